@@ -1,0 +1,42 @@
+using HalfClose.Kestrel;
+using HalfClose.Kestrel.Internal;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>Adds the TCP half-close policy to one Kestrel endpoint.</summary>
+public static class HalfCloseListenOptionsExtensions
+{
+    /// <summary>
+    /// Applies the half-close policy to this endpoint, configured from the <c>HalfClose</c> section of the
+    /// application's configuration (and from <c>UseHalfClosePolicy(Action)</c> on the web host, if called).
+    /// Add it before or after <c>UseHttps()</c>: TLS connections get <see cref="HalfClosePolicyOptions.TlsClientFin"/> either way.
+    /// </summary>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <returns>The <paramref name="listenOptions"/>.</returns>
+    public static ListenOptions UseHalfClosePolicy(this ListenOptions listenOptions) => Use(listenOptions, configure: null);
+
+    /// <summary>Applies the half-close policy to this endpoint, with settings of its own applied after the configuration's.</summary>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="configure">Sets this endpoint's policy; applied after the <c>HalfClose</c> configuration section.</param>
+    /// <returns>The <paramref name="listenOptions"/>.</returns>
+    public static ListenOptions UseHalfClosePolicy(this ListenOptions listenOptions, Action<HalfClosePolicyOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return Use(listenOptions, configure);
+    }
+
+    private static ListenOptions Use(ListenOptions listenOptions, Action<HalfClosePolicyOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(listenOptions);
+
+        // Runs when Kestrel binds the endpoint: the policy is validated then, and Protocols is final.
+        listenOptions.Use(next =>
+        {
+            var shared = HalfCloseServices.GetContext(listenOptions.ApplicationServices, configure);
+            var http1Possible = (listenOptions.Protocols & HttpProtocols.Http1) == HttpProtocols.Http1;
+            return new HalfCloseConnectionMiddleware(next, shared, http1Possible).OnConnectionAsync;
+        });
+        return listenOptions;
+    }
+}

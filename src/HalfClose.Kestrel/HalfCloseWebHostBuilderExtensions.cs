@@ -1,0 +1,47 @@
+using HalfClose.Kestrel;
+using HalfClose.Kestrel.Internal;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>Adds the TCP half-close policy to every Kestrel endpoint of a web host.</summary>
+public static class HalfCloseWebHostBuilderExtensions
+{
+    /// <summary>
+    /// Applies the half-close policy to every Kestrel endpoint, configured from the <c>HalfClose</c> section of
+    /// the application's configuration. It is installed with <c>KestrelServerOptions.ConfigureEndpointDefaults</c>;
+    /// code that sets its own endpoint defaults replaces it, and should call <c>listenOptions.UseHalfClosePolicy()</c> there.
+    /// </summary>
+    /// <param name="builder">The web host builder.</param>
+    /// <returns>The <paramref name="builder"/>.</returns>
+    public static IWebHostBuilder UseHalfClosePolicy(this IWebHostBuilder builder) => Use(builder, configure: null);
+
+    /// <summary>Applies the half-close policy to every Kestrel endpoint, with code settings applied after the configuration's.</summary>
+    /// <param name="builder">The web host builder.</param>
+    /// <param name="configure">Sets the policy; applied after the <c>HalfClose</c> configuration section.</param>
+    /// <returns>The <paramref name="builder"/>.</returns>
+    public static IWebHostBuilder UseHalfClosePolicy(this IWebHostBuilder builder, Action<HalfClosePolicyOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return Use(builder, configure);
+    }
+
+    private static IWebHostBuilder Use(IWebHostBuilder builder, Action<HalfClosePolicyOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<HalfClosePolicyRegistration>();
+            services.AddSingleton(new HalfClosePolicyRegistration(configure));
+            services.TryAddSingleton(sp => HalfCloseServices.CreateContext(sp, sp.GetRequiredService<HalfClosePolicyRegistration>().Configure));
+
+            // First in line, so that endpoints added by earlier ConfigureKestrel calls get the defaults too.
+            services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>>(
+                new ConfigureOptions<KestrelServerOptions>(static options =>
+                    options.ConfigureEndpointDefaults(static listenOptions => listenOptions.UseHalfClosePolicy()))));
+        });
+    }
+}

@@ -1,0 +1,70 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>
+/// The connection's input as a socket would show it: the client's FIN is reported only once the reader has
+/// examined every byte that arrived before it. Kestrel's HTTP/1.x body readers treat a completed read as a
+/// truncated body even when the rest of the body is in the buffer; with this reader they see the body, then the end.
+/// </summary>
+internal sealed class HalfCloseInput(PipeReader inner) : PipeReader
+{
+    private ReadOnlySequence<byte> _hiddenBuffer;
+    private bool _hiding;
+    private bool _endExamined;
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        var read = inner.ReadAsync(cancellationToken);
+        return read.IsCompletedSuccessfully ? new ValueTask<ReadResult>(Reveal(read.Result)) : AwaitRead(read);
+    }
+
+    public override bool TryRead(out ReadResult result)
+    {
+        if (!inner.TryRead(out result))
+        {
+            return false;
+        }
+
+        result = Reveal(result);
+        return true;
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        if (_hiding)
+        {
+            // Before the inner AdvanceTo: it may return the buffer's segments to the pool.
+            _endExamined = _hiddenBuffer.Slice(examined).IsEmpty;
+            _hiding = false;
+            _hiddenBuffer = default;
+        }
+
+        inner.AdvanceTo(consumed, examined);
+    }
+
+    public override void CancelPendingRead() => inner.CancelPendingRead();
+
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> read) => Reveal(await read.ConfigureAwait(false));
+
+    private ReadResult Reveal(ReadResult result)
+    {
+        if (!result.IsCompleted || result.Buffer.IsEmpty || _endExamined)
+        {
+            return result;
+        }
+
+        _hiding = true;
+        _hiddenBuffer = result.Buffer;
+        return new ReadResult(result.Buffer, result.IsCanceled, isCompleted: false);
+    }
+}

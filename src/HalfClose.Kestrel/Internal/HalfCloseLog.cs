@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>The library's log events. Per-connection events are Debug; nothing above Information on the healthy path.</summary>
+internal static partial class HalfCloseLog
+{
+    public const string CategoryName = "HalfClose.Kestrel";
+
+    [LoggerMessage(1, LogLevel.Debug, "Connection {ConnectionId}: the client half-closed (FIN); the policy is {Action}.", EventName = "ClientHalfClosed")]
+    public static partial void ClientHalfClosed(ILogger logger, string connectionId, FinAction action);
+
+    [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId}: served after the client's FIN; half-open for {HalfOpenMilliseconds} ms.", EventName = "ServedAfterFin")]
+    public static partial void ServedAfterFin(ILogger logger, string connectionId, double halfOpenMilliseconds);
+
+    [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId}: the client half-closed (FIN); aborted by policy.", EventName = "AbortedOnFin")]
+    public static partial void AbortedOnFin(ILogger logger, string connectionId);
+
+    [LoggerMessage(4, LogLevel.Information, "Connection {ConnectionId}: half-open longer than {HalfOpenTimeout}; closed, request aborted.", EventName = "HalfOpenTimedOut")]
+    public static partial void HalfOpenTimedOut(ILogger logger, string connectionId, TimeSpan halfOpenTimeout);
+
+    [LoggerMessage(5, LogLevel.Debug, "Connection {ConnectionId}: reset by the client while half-open; request aborted.", EventName = "ResetWhileHalfOpen")]
+    public static partial void ResetWhileHalfOpen(ILogger logger, string connectionId);
+
+    [LoggerMessage(6, LogLevel.Debug, "Connection {ConnectionId}: multiplexed protocol (HTTP/2); TCP half-close does not apply, passed through.", EventName = "Bypassed")]
+    public static partial void Bypassed(ILogger logger, string connectionId);
+
+    [LoggerMessage(7, LogLevel.Information, "Half-close policy changed: {Policy}.", EventName = "PolicyReloaded")]
+    public static partial void PolicyReloaded(ILogger logger, string policy);
+
+    [LoggerMessage(8, LogLevel.Warning, "Half-close configuration change rejected: {Reason} The policy in force stays {Policy}.", EventName = "PolicyChangeRejected")]
+    public static partial void PolicyChangeRejected(ILogger logger, string reason, string policy);
+
+    [LoggerMessage(9, LogLevel.Error, "Connection {ConnectionId}: unexpected error in the half-close policy.", EventName = "UnexpectedError")]
+    public static partial void UnexpectedError(ILogger logger, string connectionId, Exception exception);
+}

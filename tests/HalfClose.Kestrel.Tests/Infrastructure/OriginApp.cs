@@ -1,0 +1,73 @@
+using HalfClose.Kestrel;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace HalfClose.Kestrel.Tests.Infrastructure;
+
+/// <summary>The handlers every test server exposes, directly or behind the proxy.</summary>
+public static class OriginApp
+{
+    public static void Map(WebApplication app, Probe probe)
+    {
+        app.MapGet("/", () => "hello");
+
+        // Waits ms milliseconds, unless the request is aborted first.
+        app.MapGet("/slow", async (HttpContext context, int ms, string id) =>
+        {
+            using var registration = Watch(context, probe, id);
+            await Task.Delay(ms, context.RequestAborted);
+            return $"slow {id} done";
+        });
+
+        // Never finishes on its own: only an abort ends it.
+        app.MapGet("/hang", async (HttpContext context, string id) =>
+        {
+            using var registration = Watch(context, probe, id);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        });
+
+        app.MapPost("/echo", async (HttpContext context) =>
+        {
+            var total = 0L;
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                total += read;
+            }
+
+            return $"received {total} bytes";
+        });
+
+        // Waits for the client's FIN through IHalfCloseFeature, then says what it saw.
+        app.MapGet("/wait-fin", async (HttpContext context, string id) =>
+        {
+            using var registration = Watch(context, probe, id);
+            var feature = context.Features.Get<IHalfCloseFeature>();
+            if (feature is null)
+            {
+                return "no feature";
+            }
+
+            var fin = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (feature.ClientHalfClosed.Register(() => fin.TrySetResult()))
+            {
+                await fin.Task.WaitAsync(TimeSpan.FromSeconds(10), context.RequestAborted);
+            }
+
+            return $"supported={feature.IsSupported} halfClosed={feature.IsClientHalfClosed} aborted={context.RequestAborted.IsCancellationRequested}";
+        });
+
+        app.MapGet("/feature", (HttpContext context) =>
+        {
+            var feature = context.Features.Get<IHalfCloseFeature>();
+            return feature is null ? "no feature" : $"supported={feature.IsSupported} halfClosed={feature.IsClientHalfClosed} protocol={context.Request.Protocol}";
+        });
+    }
+
+    private static CancellationTokenRegistration Watch(HttpContext context, Probe probe, string id)
+    {
+        probe.OnStarted(id);
+        return context.RequestAborted.Register(() => probe.OnAborted(id));
+    }
+}

@@ -1,0 +1,25 @@
+using System.Collections.Concurrent;
+
+namespace HalfClose.Kestrel.Tests.Infrastructure;
+
+/// <summary>What the test origin's handlers saw, keyed by the request's <c>id</c> query value.</summary>
+public sealed class Probe
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _aborted = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _started = new();
+
+    /// <summary>Completes when the request's <c>RequestAborted</c> fired.</summary>
+    public Task Aborted(string id) => Get(_aborted, id).Task;
+
+    /// <summary>Completes when the request's handler started.</summary>
+    public Task Started(string id) => Get(_started, id).Task;
+
+    public bool WasAborted(string id) => _aborted.TryGetValue(id, out var tcs) && tcs.Task.IsCompleted;
+
+    internal void OnStarted(string id) => Get(_started, id).TrySetResult();
+
+    internal void OnAborted(string id) => Get(_aborted, id).TrySetResult();
+
+    private static TaskCompletionSource Get(ConcurrentDictionary<string, TaskCompletionSource> map, string id) =>
+        map.GetOrAdd(id, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}
