@@ -18,17 +18,22 @@ public sealed class TestServers : IAsyncDisposable
     private readonly WebApplication _origin;
     private readonly SampleProxy? _proxy;
 
-    private TestServers(WebApplication origin, SampleProxy? proxy, Probe probe, FakeLogCollector logs, int port)
+    private TestServers(WebApplication origin, SampleProxy? proxy, Probe probe, FakeLogCollector logs, IEnumerable<string> urls)
     {
         _origin = origin;
         _proxy = proxy;
         Probe = probe;
         Logs = logs;
-        Port = port;
+        var uris = urls.Select(url => new Uri(url)).ToArray();
+        Port = uris.First(uri => uri.Scheme == "http").Port;
+        TlsPort = uris.FirstOrDefault(uri => uri.Scheme == "https")?.Port ?? 0;
     }
 
-    /// <summary>The port the client connects to (the proxy's, when there is one).</summary>
+    /// <summary>The cleartext port the client connects to (the proxy's, when there is one).</summary>
     public int Port { get; }
+
+    /// <summary>The TLS port, when the servers were started with TLS.</summary>
+    public int TlsPort { get; }
 
     public Probe Probe { get; }
 
@@ -38,30 +43,48 @@ public sealed class TestServers : IAsyncDisposable
     /// <summary>The configuration of the application that runs the policy.</summary>
     public IConfiguration PolicyConfiguration => _proxy?.App.Configuration ?? _origin.Configuration;
 
-    public static async Task<TestServers> StartAsync(Front front, IDictionary<string, string?>? halfClose = null)
+    /// <summary>
+    /// Starts the servers. With <paramref name="tls"/>, the front also listens with TLS (HTTP/1.1 and HTTP/2 by ALPN),
+    /// and the policy sits before <c>UseHttps()</c>, as <c>UseHalfClosePolicy()</c> on the web host puts it.
+    /// </summary>
+    public static async Task<TestServers> StartAsync(Front front, IDictionary<string, string?>? halfClose = null, bool tls = false)
     {
         var probe = new Probe();
         if (front == Front.Kestrel)
         {
-            var app = await StartOriginAsync(probe, halfClose, withPolicy: true);
-            return new TestServers(app, null, probe, app.Services.GetFakeLogCollector(), PortOf(app.Urls.First()));
+            var app = await StartOriginAsync(probe, halfClose, withPolicy: true, tls ? ListenWithTls : null);
+            return new TestServers(app, null, probe, app.Services.GetFakeLogCollector(), app.Urls);
         }
 
         var origin = await StartOriginAsync(probe, null, withPolicy: false);
         var args = new List<string>
         {
-            "--urls=http://127.0.0.1:0",
             "--ReverseProxy:Routes:all:ClusterId=demo",
             "--ReverseProxy:Routes:all:Match:Path={**catch-all}",
             $"--ReverseProxy:Clusters:demo:Destinations:origin:Address={origin.Urls.First()}",
         };
         args.AddRange((halfClose ?? new Dictionary<string, string?>()).Select(kv => $"--HalfClose:{kv.Key}={kv.Value}"));
+        if (tls)
+        {
+            args.AddRange(
+            [
+                "--Kestrel:Endpoints:http:Url=http://127.0.0.1:0",
+                "--Kestrel:Endpoints:https:Url=https://127.0.0.1:0",
+                $"--Kestrel:Endpoints:https:Certificate:Path={TestCertificate.PfxPath}",
+                $"--Kestrel:Endpoints:https:Certificate:Password={TestCertificate.Password}",
+            ]);
+        }
+        else
+        {
+            args.Add("--urls=http://127.0.0.1:0");
+        }
+
         var proxy = await SampleProxy.StartAsync([.. args], builder =>
         {
             builder.Logging.ClearProviders();
             builder.Services.AddFakeLogging();
         });
-        return new TestServers(origin, proxy, probe, proxy.App.Services.GetFakeLogCollector(), PortOf(proxy.Urls.First()));
+        return new TestServers(origin, proxy, probe, proxy.App.Services.GetFakeLogCollector(), proxy.Urls);
     }
 
     /// <summary>Kestrel serving the test handlers; with the policy configured from <paramref name="halfClose"/>.</summary>
@@ -98,6 +121,13 @@ public sealed class TestServers : IAsyncDisposable
     }
 
     public static int PortOf(string url) => new Uri(url).Port;
+
+    /// <summary>A cleartext and a TLS endpoint on free loopback ports.</summary>
+    public static void ListenWithTls(KestrelServerOptions kestrel)
+    {
+        kestrel.Listen(System.Net.IPAddress.Loopback, 0);
+        kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.UseHttps(TestCertificate.Certificate));
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,106 @@
+using HalfClose.Kestrel.Internal;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>The pure decision: every combination of options, transport and protocol.</summary>
+public sealed class PolicyTests
+{
+    public static TheoryData<ClientFinMode, ClientFinMode?, PipelinedRequestsMode, bool, bool> AllCombinations()
+    {
+        var data = new TheoryData<ClientFinMode, ClientFinMode?, PipelinedRequestsMode, bool, bool>();
+        foreach (var clientFin in Enum.GetValues<ClientFinMode>())
+        {
+            foreach (var tlsClientFin in new ClientFinMode?[] { null, ClientFinMode.Serve, ClientFinMode.Abort })
+            {
+                foreach (var pipelined in Enum.GetValues<PipelinedRequestsMode>())
+                {
+                    foreach (var isTls in new[] { false, true })
+                    {
+                        foreach (var isMultiplexed in new[] { false, true })
+                        {
+                            data.Add(clientFin, tlsClientFin, pipelined, isTls, isMultiplexed);
+                        }
+                    }
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AllCombinations))]
+    public void OnClientFin_EveryCombination_FollowsTheTable(
+        ClientFinMode clientFin, ClientFinMode? tlsClientFin, PipelinedRequestsMode pipelined, bool isTls, bool isMultiplexed)
+    {
+        var policy = HalfClosePolicy.From(new HalfClosePolicyOptions { ClientFin = clientFin, TlsClientFin = tlsClientFin, PipelinedRequests = pipelined });
+
+        var action = policy.OnClientFin(isTls, isMultiplexed);
+
+        var mode = isTls && tlsClientFin is { } tls ? tls : clientFin;
+        var expected = isMultiplexed ? FinAction.Bypass
+            : mode == ClientFinMode.Abort ? FinAction.Abort
+            : pipelined == PipelinedRequestsMode.Discard ? FinAction.ServeInFlightOnly
+            : FinAction.Serve;
+        Assert.Equal(expected, action);
+    }
+
+    [Fact]
+    public void Defaults_ServeEverything_ThirtySecondTimeout()
+    {
+        var policy = HalfClosePolicy.Default;
+
+        Assert.Equal(FinAction.Serve, policy.OnClientFin(isTls: false, isMultiplexed: false));
+        Assert.Equal(FinAction.Serve, policy.OnClientFin(isTls: true, isMultiplexed: false));
+        Assert.Equal(TimeSpan.FromSeconds(30), policy.HalfOpenTimeout);
+    }
+
+    [Theory]
+    [InlineData((byte)TcpState.CloseWait, true)]
+    [InlineData((byte)TcpState.Close, false)]
+    [InlineData((byte)TcpState.Established, false)]
+    [InlineData((byte)TcpState.LastAck, false)]
+    [InlineData((byte)TcpState.FinWait1, false)]
+    [InlineData((byte)TcpState.FinWait2, false)]
+    [InlineData((byte)TcpState.Unknown, false)]
+    [InlineData((byte)TcpState.Disposed, false)]
+    public void Classify_OnlyCloseWaitIsAClientFin(byte state, bool isClientFin) =>
+        Assert.Equal(isClientFin ? TransportEnd.ClientFin : TransportEnd.Closed, HalfClosePolicy.Classify((TcpState)state));
+
+    [Theory]
+    [InlineData(0, 200)]
+    [InlineData(700, 200)]
+    [InlineData(900, 100)]
+    [InlineData(1000, 0)]
+    [InlineData(5000, 0)]
+    public void NextCheck_ResetIntervalUntilTheTimeout(int halfOpenForMs, int expectedMs)
+    {
+        var policy = HalfClosePolicy.From(new HalfClosePolicyOptions { HalfOpenTimeout = TimeSpan.FromSeconds(1) });
+
+        var next = policy.NextCheck(TimeSpan.FromMilliseconds(halfOpenForMs), TimeSpan.FromMilliseconds(200));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), next);
+    }
+
+    [Fact]
+    public void Validate_Defaults_NoErrors() => Assert.Empty(HalfClosePolicyValidator.Validate(new HalfClosePolicyOptions()));
+
+    [Fact]
+    public void Validate_EveryBadValue_OneMessageEach()
+    {
+        var errors = HalfClosePolicyValidator.Validate(new HalfClosePolicyOptions
+        {
+            ClientFin = (ClientFinMode)9,
+            TlsClientFin = (ClientFinMode)8,
+            PipelinedRequests = (PipelinedRequestsMode)7,
+            HalfOpenTimeout = TimeSpan.FromSeconds(-1),
+        });
+
+        Assert.Collection(
+            errors,
+            e => Assert.StartsWith("HalfClose:ClientFin must be one of Serve, Abort; got '9'", e, StringComparison.Ordinal),
+            e => Assert.StartsWith("HalfClose:TlsClientFin must be one of Serve, Abort; got '8'", e, StringComparison.Ordinal),
+            e => Assert.StartsWith("HalfClose:PipelinedRequests must be one of Serve, Discard; got '7'", e, StringComparison.Ordinal),
+            e => Assert.StartsWith("HalfClose:HalfOpenTimeout must be a positive time span", e, StringComparison.Ordinal));
+    }
+}
