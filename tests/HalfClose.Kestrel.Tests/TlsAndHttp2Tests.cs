@@ -103,17 +103,23 @@ public sealed class TlsAndHttp2Tests
         Assert.Contains("supported=True halfClosed=False protocol=HTTP/1.1", result.Text, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task H2cPriorKnowledge_PassedThroughAndAnswered()
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
+    public async Task H2cPriorKnowledge_PassedThroughAndAnswered(Front front)
     {
-        var probe = new Probe();
-        var app = await StartH2cAsync(probe, withPolicy: true);
-        await using var _ = app;
+        await using var servers = await TestServers.StartAsync(front, h2cOnly: true);
         using var client = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
 
-        var body = await client.GetStringAsync(new Uri($"{app.Urls.First()}/feature")).WaitAsync(Bound);
+        using var response = await client.GetAsync(new Uri($"http://127.0.0.1:{servers.Port}/feature")).WaitAsync(Bound);
+        var body = await response.Content.ReadAsStringAsync();
 
-        Assert.Equal("supported=False halfClosed=False protocol=HTTP/2", body);
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        if (front == Front.Kestrel)
+        {
+            Assert.Equal("supported=False halfClosed=False protocol=HTTP/2", body);
+        }
     }
 
     [Theory]
@@ -122,10 +128,23 @@ public sealed class TlsAndHttp2Tests
     public async Task H2cPriorKnowledge_FinWithStreamInFlight_SameAsWithoutPolicy_StreamAborted(bool withPolicy)
     {
         var probe = new Probe();
-        var app = await StartH2cAsync(probe, withPolicy);
+        var app = await TestServers.StartOriginAsync(probe, null, withPolicy, TestServers.ListenH2cOnly);
         await using var _ = app;
-        await using var client = await RawHttpClient.ConnectAsync(TestServers.PortOf(app.Urls.First()));
 
+        await FinWithH2StreamInFlightAsync(TestServers.PortOf(app.Urls.First()), probe);
+    }
+
+    [Fact]
+    public async Task H2cPriorKnowledge_ThroughYarp_FinWithStreamInFlight_StreamAborted()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, h2cOnly: true);
+
+        await FinWithH2StreamInFlightAsync(servers.Port, servers.Probe);
+    }
+
+    private static async Task FinWithH2StreamInFlightAsync(int port, Probe probe)
+    {
+        await using var client = await RawHttpClient.ConnectAsync(port);
         await client.Socket.SendAsync(H2Frames.PrefaceSettingsAndGet("/hang?id=a"));
         await probe.Started("a").WaitAsync(Bound);
         client.HalfClose();
@@ -143,8 +162,4 @@ public sealed class TlsAndHttp2Tests
         DefaultRequestVersion = HttpVersion.Version20,
         DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
     };
-
-    private static Task<WebApplication> StartH2cAsync(Probe probe, bool withPolicy) =>
-        TestServers.StartOriginAsync(probe, null, withPolicy, kestrel =>
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
 }

@@ -47,12 +47,17 @@ public sealed class TestServers : IAsyncDisposable
     /// Starts the servers. With <paramref name="tls"/>, the front also listens with TLS (HTTP/1.1 and HTTP/2 by ALPN),
     /// and the policy sits before <c>UseHttps()</c>, as <c>UseHalfClosePolicy()</c> on the web host puts it.
     /// </summary>
-    public static async Task<TestServers> StartAsync(Front front, IDictionary<string, string?>? halfClose = null, bool tls = false)
+    /// <param name="front">Kestrel itself, or the YARP sample in front of a plain Kestrel origin.</param>
+    /// <param name="halfClose">The HalfClose section.</param>
+    /// <param name="tls">Listen with TLS too.</param>
+    /// <param name="h2cOnly">The cleartext endpoint speaks HTTP/2 only (h2c prior knowledge).</param>
+    public static async Task<TestServers> StartAsync(Front front, IDictionary<string, string?>? halfClose = null, bool tls = false, bool h2cOnly = false)
     {
         var probe = new Probe();
         if (front == Front.Kestrel)
         {
-            var app = await StartOriginAsync(probe, halfClose, withPolicy: true, tls ? ListenWithTls : null);
+            Action<KestrelServerOptions>? listen = tls ? ListenWithTls : h2cOnly ? ListenH2cOnly : null;
+            var app = await StartOriginAsync(probe, halfClose, withPolicy: true, listen);
             return new TestServers(app, null, probe, app.Services.GetFakeLogCollector(), app.Urls);
         }
 
@@ -73,6 +78,10 @@ public sealed class TestServers : IAsyncDisposable
                 $"--Kestrel:Endpoints:https:Certificate:Path={TestCertificate.PfxPath}",
                 $"--Kestrel:Endpoints:https:Certificate:Password={TestCertificate.Password}",
             ]);
+        }
+        else if (h2cOnly)
+        {
+            args.AddRange(["--Kestrel:Endpoints:http:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:http:Protocols=Http2"]);
         }
         else
         {
@@ -121,6 +130,10 @@ public sealed class TestServers : IAsyncDisposable
     }
 
     public static int PortOf(string url) => new Uri(url).Port;
+
+    /// <summary>A cleartext endpoint for HTTP/2 with prior knowledge only.</summary>
+    public static void ListenH2cOnly(KestrelServerOptions kestrel) =>
+        kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
 
     /// <summary>A cleartext and a TLS endpoint on free loopback ports.</summary>
     public static void ListenWithTls(KestrelServerOptions kestrel)

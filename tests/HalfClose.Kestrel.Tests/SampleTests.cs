@@ -1,0 +1,22 @@
+using HalfClose.Kestrel.Sample;
+using HalfClose.Kestrel.Tests.Infrastructure;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>The sample as the README runs it: its own appsettings.json, no destination, so the embedded demo origin.</summary>
+public sealed class SampleTests
+{
+    [Fact]
+    public async Task Sample_DefaultConfiguration_EmbeddedOrigin_AnswersHalfClosedGet()
+    {
+        // Everything from the sample's appsettings.json but the port, so that the test does not need 5000 free.
+        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"]);
+
+        var result = await RawHttpClient.SendAndHalfCloseAsync(TestServers.PortOf(proxy.Urls.First()), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        Assert.NotNull(proxy.Origin);
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal([200], result.StatusCodes);
+        Assert.Contains("Hello from the demo origin", result.Text, StringComparison.Ordinal);
+    }
+}
