@@ -112,7 +112,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy(pipelined: "Discard"));
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/slow?ms=500&id=1") + Get("/slow?ms=10&id=2") + Get("/slow?ms=10&id=3"));
+        await client.SendAsync(Get("/slow?ms=1000&id=1") + Get("/slow?ms=10&id=2") + Get("/slow?ms=10&id=3"));
         await servers.Probe.Started("1").WaitAsync(Bound);
         client.HalfClose();
         var result = await client.ReadToEndAsync();

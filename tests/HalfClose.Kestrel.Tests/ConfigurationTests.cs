@@ -7,7 +7,7 @@ namespace HalfClose.Kestrel.Tests;
 /// <summary>The HalfClose section: validated at start with the key named; re-read for new connections; bad changes rejected.</summary>
 public sealed class ConfigurationTests
 {
-    private static string SlowGet(string id) => $"GET /slow?ms=200&id={id} HTTP/1.1\r\nHost: test\r\n\r\n";
+    private static string SlowGet(string id, int ms = 200) => $"GET /slow?ms={ms}&id={id} HTTP/1.1\r\nHost: test\r\n\r\n";
 
     [Theory]
     [InlineData("ClientFin", "Bogus", "HalfClose:ClientFin")]
@@ -37,7 +37,7 @@ public sealed class ConfigurationTests
 
         servers.PolicyConfiguration["HalfClose:ClientFin"] = "Abort";
         ((IConfigurationRoot)servers.PolicyConfiguration).Reload();
-        var after = await SlowGetThenFinAsync(servers, "b");
+        var after = await SlowGetThenFinAsync(servers, "b", ms: 5000);
 
         Assert.Equal([200], before.StatusCodes);
         Assert.Empty(after.Bytes);
@@ -58,10 +58,10 @@ public sealed class ConfigurationTests
         Assert.Contains("HalfClose:ClientFin", rejected.Message, StringComparison.Ordinal);
     }
 
-    private static async Task<RawResult> SlowGetThenFinAsync(TestServers servers, string id)
+    private static async Task<RawResult> SlowGetThenFinAsync(TestServers servers, string id, int ms = 200)
     {
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(SlowGet(id));
+        await client.SendAsync(SlowGet(id, ms));
         await servers.Probe.Started(id).WaitAsync(TimeSpan.FromSeconds(10));
         client.HalfClose();
         return await client.ReadToEndAsync();

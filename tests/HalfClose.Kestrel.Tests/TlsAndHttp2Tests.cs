@@ -13,10 +13,10 @@ public sealed class TlsAndHttp2Tests
 
     private static string Get(string target) => $"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n";
 
-    private static async Task<RawResult> TlsSlowGetThenFinAsync(int port, Probe probe, string id)
+    private static async Task<RawResult> TlsSlowGetThenFinAsync(int port, Probe probe, string id, int ms = 300)
     {
         await using var client = await RawTlsClient.ConnectAsync(port);
-        await client.SendAsync(Get($"/slow?ms=300&id={id}"));
+        await client.SendAsync(Get($"/slow?ms={ms}&id={id}"));
         await probe.Started(id).WaitAsync(Bound);
         client.HalfClose();
         return await client.ReadToEndAsync();
@@ -44,7 +44,7 @@ public sealed class TlsAndHttp2Tests
     {
         await using var servers = await TestServers.StartAsync(front, new Dictionary<string, string?> { ["ClientFin"] = "Serve", ["TlsClientFin"] = "Abort" }, tls: true);
 
-        var tlsResult = await TlsSlowGetThenFinAsync(servers.TlsPort, servers.Probe, "tls");
+        var tlsResult = await TlsSlowGetThenFinAsync(servers.TlsPort, servers.Probe, "tls", ms: 5000);
         var clearResult = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, Get("/slow?ms=300&id=clear"));
 
         Assert.NotEqual(Ending.StillOpen, tlsResult.Ending);
@@ -66,7 +66,7 @@ public sealed class TlsAndHttp2Tests
             }));
         await using var _ = app;
 
-        var result = await TlsSlowGetThenFinAsync(TestServers.PortOf(app.Urls.First()), probe, "a");
+        var result = await TlsSlowGetThenFinAsync(TestServers.PortOf(app.Urls.First()), probe, "a", ms: 5000);
 
         Assert.Empty(result.Bytes);
         await probe.Aborted("a").WaitAsync(Bound);

@@ -12,7 +12,7 @@ public sealed class WithoutPolicyTests
         var app = await TestServers.StartOriginAsync(probe, null, withPolicy: false);
         await using var _ = app;
         await using var client = await RawHttpClient.ConnectAsync(TestServers.PortOf(app.Urls.First()));
-        await client.SendAsync("GET /slow?ms=300&id=a HTTP/1.1\r\nHost: test\r\n\r\n");
+        await client.SendAsync("GET /hang?id=a HTTP/1.1\r\nHost: test\r\n\r\n");
         await probe.Started("a").WaitAsync(TimeSpan.FromSeconds(10));
 
         client.HalfClose();
