@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using HalfClose.Kestrel;
 using HalfClose.Kestrel.Internal;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -36,7 +37,9 @@ public static class HalfCloseWebHostBuilderExtensions
         {
             services.RemoveAll<HalfClosePolicyRegistration>();
             services.AddSingleton(new HalfClosePolicyRegistration(configure));
+            services.TryAddSingleton(sp => new HalfCloseMetrics(sp.GetService<IMeterFactory>()));
             services.TryAddSingleton(sp => HalfCloseServices.CreateContext(sp, sp.GetRequiredService<HalfClosePolicyRegistration>().Configure));
+            services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, HalfCloseStartupFilter>());
 
             // First in line, so that endpoints added by earlier ConfigureKestrel calls get the defaults too.
             services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>>(

@@ -13,7 +13,7 @@ namespace HalfClose.Kestrel.Internal;
 /// real close (reset, server close, half-open timeout, or a FIN the policy aborts) reaches Kestrel.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token sources own no timer or wait handle; a late cancel must not race a dispose.")]
-internal sealed class HalfCloseConnection : IHalfCloseFeature
+internal sealed partial class HalfCloseConnection : IInputEndListener
 {
     private const int Open = 0;
     private const int HalfOpen = 1;
@@ -27,16 +27,19 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
     private readonly HalfCloseContext _shared;
     private readonly CancellationToken _transportClosed;
     private readonly IDuplexPipe _transport;
-
+    private readonly HalfCloseInput _input;
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _lock = new();
     private CancellationTokenRegistration _transportRegistration;
-    private CancellationTokenSource? _halfClosedSource;
     private ITimer? _watch;
     private volatile HalfClosePolicy _policy;
-    private volatile bool _clientHalfClosed;
+    private FinAction _action;
+    private FinPhase _phase;
+    private bool _isTls;
     private long _halfClosedAt;
     private int _state;
+    private TcpState _endState;
+    private bool _endNoted;
 
     public HalfCloseConnection(ConnectionContext connection, Socket socket, HalfClosePolicy policy, HalfCloseContext shared)
     {
@@ -46,6 +49,7 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
         _shared = shared;
         _transportClosed = connection.ConnectionClosed;
         _transport = connection.Transport;
+        _input = new HalfCloseInput(_transport.Input, this);
     }
 
     /// <summary>The policy in force; an endpoint's own middleware may replace the app-wide one before the first request.</summary>
@@ -55,63 +59,87 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
         set => _policy = value;
     }
 
-    public bool IsSupported => !IsMultiplexed(_connection);
-
-    public bool IsClientHalfClosed => _clientHalfClosed;
-
-    public CancellationToken ClientHalfClosed
-    {
-        get
-        {
-            if (_clientHalfClosed)
-            {
-                return new CancellationToken(canceled: true);
-            }
-
-            var source = _halfClosedSource ?? Interlocked.CompareExchange(ref _halfClosedSource, new(), null) ?? _halfClosedSource;
-
-            // The FIN may have been seen between the first check and the source's creation.
-            return _clientHalfClosed ? new CancellationToken(canceled: true) : source.Token;
-        }
-    }
+    internal static bool IsMultiplexed(ConnectionContext connection) =>
+        connection.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual(Http2Alpn.Span);
 
     /// <summary>Takes Kestrel's <c>ConnectionClosed</c> and input over, and starts watching the transport's.</summary>
     public void Start()
     {
         _connection.ConnectionClosed = _closed.Token;
-        _connection.Transport = new HalfCloseTransport(_transport);
+        _connection.Transport = new HalfCloseTransport(_transport, _input);
         _connection.Features.Set<IHalfCloseFeature>(this);
         _transportRegistration = _transportClosed.UnsafeRegister(
             static state => ((HalfCloseConnection)state!).OnTransportClosed(), this);
     }
 
-    /// <summary>The connection's middleware chain has finished: stop watching and give the transport's token back.</summary>
-    public void Complete()
+    /// <summary>
+    /// Kestrel is about to read the end of the input: the socket is still as the client left it, so its state is read
+    /// now; the decision runs on the thread pool, as the transport's own close notification does.
+    /// </summary>
+    public void OnInputEnded()
     {
-        int previous;
-        lock (_lock)
+        if (Volatile.Read(ref _state) != Open)
         {
-            previous = _state;
-            _state = Completed;
-            _watch?.Dispose();
-            _watch = null;
+            return;
         }
 
+        NoteEnd();
+        ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.OnTransportClosed(), this, preferLocal: false);
+    }
+
+    /// <summary>The connection's middleware chain has finished: stop watching and give the transport back.</summary>
+    public void Complete()
+    {
+        var previous = Leave(Completed);
         _transportRegistration.Dispose();
         _connection.ConnectionClosed = _transportClosed;
         _connection.Transport = _transport;
         if (previous == HalfOpen)
         {
             HalfCloseLog.ServedAfterFin(_shared.Logger, _connection.ConnectionId, HalfOpenFor().TotalMilliseconds);
+            EndHalfOpen(_action == FinAction.ServeInFlightOnly ? HalfCloseOutcome.Discarded : HalfCloseOutcome.Served);
+        }
+        else if (previous == Open && EndIsClientFin())
+        {
+            // Kestrel read the FIN and closed before the decision ran: nothing was in flight to serve or abort.
+            _shared.Metrics.ClientFin(_phase, _isTls, _policy.OnClientFin(_isTls, IsMultiplexed(_connection)) switch
+            {
+                FinAction.Abort => HalfCloseOutcome.Aborted,
+                FinAction.Bypass => HalfCloseOutcome.Bypassed,
+                _ => HalfCloseOutcome.Served,
+            });
         }
 
         SignalClosed();
     }
 
-    internal static bool IsMultiplexed(ConnectionContext connection) =>
-        connection.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual(Http2Alpn.Span);
+    /// <summary>
+    /// Notes, once, how the input ended: the socket's state, the phase and the transport, read as early as either
+    /// path (the input's end, the transport's close notification) notices it.
+    /// </summary>
+    private void NoteEnd()
+    {
+        lock (_lock)
+        {
+            if (_endNoted)
+            {
+                return;
+            }
 
-    private bool IsTls => _connection.Features.Get<ITlsConnectionFeature>() is not null;
+            _endState = TcpStateProbe.Read(_socket);
+            _isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
+            _phase = CurrentPhase();
+            _endNoted = true;
+        }
+    }
+
+    private bool EndIsClientFin()
+    {
+        lock (_lock)
+        {
+            return _endNoted && HalfClosePolicy.Classify(_endState) == TransportEnd.ClientFin;
+        }
+    }
 
     private TimeSpan HalfOpenFor() => _shared.Time.GetElapsedTime(Interlocked.Read(ref _halfClosedAt));
 
@@ -124,21 +152,24 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
                 return;
             }
 
-            if (HalfClosePolicy.Classify(TcpStateProbe.Read(_socket)) == TransportEnd.Closed)
+            NoteEnd();
+            if (!EndIsClientFin())
             {
                 Forward();
                 return;
             }
 
-            var action = _policy.OnClientFin(IsTls, IsMultiplexed(_connection));
+            var action = _policy.OnClientFin(_isTls, IsMultiplexed(_connection));
             switch (action)
             {
                 case FinAction.Bypass:
                     HalfCloseLog.Bypassed(_shared.Logger, _connection.ConnectionId);
+                    _shared.Metrics.ClientFin(_phase, _isTls, HalfCloseOutcome.Bypassed);
                     Forward();
                     break;
                 case FinAction.Abort:
                     HalfCloseLog.AbortedOnFin(_shared.Logger, _connection.ConnectionId);
+                    _shared.Metrics.ClientFin(_phase, _isTls, HalfCloseOutcome.Aborted);
                     Forward();
                     break;
                 default:
@@ -163,14 +194,15 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
             }
 
             _state = HalfOpen;
+            _action = action;
             Interlocked.Exchange(ref _halfClosedAt, _shared.Time.GetTimestamp());
             var firstCheck = _policy.NextCheck(TimeSpan.Zero, HalfCloseContext.ResetCheckInterval);
             _watch = _shared.Time.CreateTimer(static state => ((HalfCloseConnection)state!).Check(), this, firstCheck, Timeout.InfiniteTimeSpan);
         }
 
-        _clientHalfClosed = true;
-        HalfCloseLog.ClientHalfClosed(_shared.Logger, _connection.ConnectionId, action);
-        Volatile.Read(ref _halfClosedSource)?.Cancel();
+        _shared.Metrics.HalfOpenStarted(_isTls);
+        HalfCloseLog.ClientHalfClosed(_shared.Logger, _connection.ConnectionId, _phase, action);
+        SignalHalfClosed();
         if (action == FinAction.ServeInFlightOnly)
         {
             // Kestrel finishes the request in flight (with Connection: close) and reads no further request.
@@ -178,6 +210,7 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
         }
     }
 
+    /// <summary>While half-open: a reset from the client, or the half-open timeout, ends the connection.</summary>
     private void Check()
     {
         try
@@ -190,7 +223,7 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
             if (HalfClosePolicy.Classify(TcpStateProbe.Read(_socket)) == TransportEnd.Closed)
             {
                 HalfCloseLog.ResetWhileHalfOpen(_shared.Logger, _connection.ConnectionId);
-                Forward();
+                Forward(HalfCloseOutcome.Reset);
                 return;
             }
 
@@ -202,7 +235,7 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
 
                 // Abort with a reason first: the socket transport then closes with RST and frees the socket now.
                 _connection.Abort(new ConnectionAbortedException("The connection stayed half-closed longer than HalfClose:HalfOpenTimeout."));
-                Forward();
+                Forward(HalfCloseOutcome.TimedOut);
                 return;
             }
 
@@ -217,26 +250,48 @@ internal sealed class HalfCloseConnection : IHalfCloseFeature
         catch (Exception ex)
         {
             HalfCloseLog.UnexpectedError(_shared.Logger, _connection.ConnectionId, ex);
-            Forward();
+            Forward(HalfCloseOutcome.Reset);
         }
     }
 
-    /// <summary>Tells Kestrel the connection is closed, once.</summary>
-    private void Forward()
+    /// <summary>Tells Kestrel the connection is closed, once; <paramref name="outcome"/> ends a half-open period.</summary>
+    private void Forward(HalfCloseOutcome outcome = HalfCloseOutcome.Aborted)
     {
-        lock (_lock)
+        var previous = Leave(Forwarded);
+        if (previous >= Forwarded)
         {
-            if (_state is Forwarded or Completed)
-            {
-                return;
-            }
+            return;
+        }
 
-            _state = Forwarded;
-            _watch?.Dispose();
-            _watch = null;
+        if (previous == HalfOpen)
+        {
+            EndHalfOpen(outcome);
         }
 
         SignalClosed();
+    }
+
+    /// <summary>Moves to a later state and stops the watch; returns the state it left.</summary>
+    private int Leave(int state)
+    {
+        lock (_lock)
+        {
+            var previous = _state;
+            if (previous < state)
+            {
+                _state = state;
+                _watch?.Dispose();
+                _watch = null;
+            }
+
+            return previous;
+        }
+    }
+
+    private void EndHalfOpen(HalfCloseOutcome outcome)
+    {
+        _shared.Metrics.ClientFin(_phase, _isTls, outcome);
+        _shared.Metrics.HalfOpenEnded(_isTls, outcome, HalfOpenFor());
     }
 
     private void SignalClosed()

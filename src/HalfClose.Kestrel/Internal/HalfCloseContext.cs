@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace HalfClose.Kestrel.Internal;
 
-/// <summary>What every connection of one endpoint shares: the policy source, logging and time.</summary>
-internal sealed class HalfCloseContext(HalfClosePolicySource source, ILogger logger, TimeProvider time)
+/// <summary>What every connection of one endpoint shares: the policy source, logging, metrics and time.</summary>
+internal sealed class HalfCloseContext(HalfClosePolicySource source, ILogger logger, HalfCloseMetrics metrics, TimeProvider time, bool tracksRequests)
 {
     /// <summary>How often a half-open connection's socket is checked for a reset from the client.</summary>
     public static readonly TimeSpan ResetCheckInterval = TimeSpan.FromMilliseconds(200);
@@ -12,5 +12,10 @@ internal sealed class HalfCloseContext(HalfClosePolicySource source, ILogger log
 
     public ILogger Logger { get; } = logger;
 
+    public HalfCloseMetrics Metrics { get; } = metrics;
+
     public TimeProvider Time { get; } = time;
+
+    /// <summary>Whether requests are tracked (the web host's <c>UseHalfClosePolicy</c> adds the request middleware): phases are known.</summary>
+    public bool TracksRequests { get; } = tracksRequests;
 }

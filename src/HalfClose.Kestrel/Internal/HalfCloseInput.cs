@@ -9,11 +9,17 @@ namespace HalfClose.Kestrel.Internal;
 /// examined every byte that arrived before it. Kestrel's HTTP/1.x body readers treat a completed read as a
 /// truncated body even when the rest of the body is in the buffer; with this reader they see the body, then the end.
 /// </summary>
-internal sealed class HalfCloseInput(PipeReader inner) : PipeReader
+internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null) : PipeReader
 {
     private ReadOnlySequence<byte> _hiddenBuffer;
+    private SequencePosition _lastEnd;
     private bool _hiding;
     private bool _endExamined;
+    private bool _endSeen;
+    private volatile bool _hasUnconsumedBytes;
+
+    /// <summary>Whether the reader left bytes unconsumed at its last advance: part of a request has arrived.</summary>
+    public bool HasUnconsumedBytes => _hasUnconsumedBytes;
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -44,6 +50,7 @@ internal sealed class HalfCloseInput(PipeReader inner) : PipeReader
             _hiddenBuffer = default;
         }
 
+        _hasUnconsumedBytes = !consumed.Equals(_lastEnd);
         inner.AdvanceTo(consumed, examined);
     }
 
@@ -58,7 +65,20 @@ internal sealed class HalfCloseInput(PipeReader inner) : PipeReader
 
     private ReadResult Reveal(ReadResult result)
     {
-        if (!result.IsCompleted || result.Buffer.IsEmpty || _endExamined)
+        _lastEnd = result.Buffer.End;
+        if (!result.IsCompleted)
+        {
+            return result;
+        }
+
+        if (!_endSeen)
+        {
+            _endSeen = true;
+            _hasUnconsumedBytes = !result.Buffer.IsEmpty;
+            endListener?.OnInputEnded();
+        }
+
+        if (result.Buffer.IsEmpty || _endExamined)
         {
             return result;
         }

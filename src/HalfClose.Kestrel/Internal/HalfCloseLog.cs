@@ -7,8 +7,8 @@ internal static partial class HalfCloseLog
 {
     public const string CategoryName = "HalfClose.Kestrel";
 
-    [LoggerMessage(1, LogLevel.Debug, "Connection {ConnectionId}: the client half-closed (FIN); the policy is {Action}.", EventName = "ClientHalfClosed")]
-    public static partial void ClientHalfClosed(ILogger logger, string connectionId, FinAction action);
+    [LoggerMessage(1, LogLevel.Debug, "Connection {ConnectionId}: the client half-closed (FIN) in phase {Phase}; the policy is {Action}.", EventName = "ClientHalfClosed")]
+    public static partial void ClientHalfClosed(ILogger logger, string connectionId, FinPhase phase, FinAction action);
 
     [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId}: served after the client's FIN; half-open for {HalfOpenMilliseconds} ms.", EventName = "ServedAfterFin")]
     public static partial void ServedAfterFin(ILogger logger, string connectionId, double halfOpenMilliseconds);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -28,6 +29,8 @@ internal static class HalfCloseServices
         var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger(HalfCloseLog.CategoryName);
         var section = services.GetService<IConfiguration>()?.GetSection(HalfClosePolicyOptions.SectionName);
         var source = new HalfClosePolicySource(section, configure, logger);
-        return new HalfCloseContext(source, logger, services.GetService<TimeProvider>() ?? TimeProvider.System);
+        var metrics = services.GetService<HalfCloseMetrics>() ?? new HalfCloseMetrics(services.GetService<IMeterFactory>());
+        var tracksRequests = services.GetService<HalfClosePolicyRegistration>() is not null;
+        return new HalfCloseContext(source, logger, metrics, services.GetService<TimeProvider>() ?? TimeProvider.System, tracksRequests);
     }
 }

@@ -3,11 +3,9 @@ using System.IO.Pipelines;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>The connection's transport with <see cref="HalfCloseInput"/> as its input; the output is the transport's own.</summary>
-internal sealed class HalfCloseTransport(IDuplexPipe inner) : IDuplexPipe
+internal sealed class HalfCloseTransport(IDuplexPipe inner, HalfCloseInput input) : IDuplexPipe
 {
-    public IDuplexPipe Inner { get; } = inner;
+    public PipeReader Input => input;
 
-    public PipeReader Input { get; } = new HalfCloseInput(inner.Input);
-
-    public PipeWriter Output => Inner.Output;
+    public PipeWriter Output => inner.Output;
 }

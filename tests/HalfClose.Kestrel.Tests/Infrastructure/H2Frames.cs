@@ -11,7 +11,7 @@ public static class H2Frames
     private const byte EndHeaders = 0x4;
 
     /// <summary>Connection preface, an empty SETTINGS frame, and HEADERS for <c>GET path</c> on stream 1 (END_STREAM).</summary>
-    public static byte[] PrefaceSettingsAndGet(string path)
+    public static byte[] PrefaceSettingsAndGet(string path, bool https = false)
     {
         using var bytes = new MemoryStream();
         bytes.Write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8);
@@ -19,7 +19,7 @@ public static class H2Frames
 
         using var block = new MemoryStream();
         block.WriteByte(0x82); // :method GET (static table 2)
-        block.WriteByte(0x86); // :scheme http (static table 6)
+        block.WriteByte(https ? (byte)0x87 : (byte)0x86); // :scheme https or http (static table 7 or 6)
         WriteLiteral(block, 4, path); // :path, literal without indexing, indexed name 4
         WriteLiteral(block, 1, "test"); // :authority, indexed name 1
         WriteFrame(bytes, Headers, EndStream | EndHeaders, 1, block.ToArray());

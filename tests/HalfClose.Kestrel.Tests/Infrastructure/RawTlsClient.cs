@@ -18,7 +18,7 @@ public sealed class RawTlsClient : IAsyncDisposable
 
     public SslStream Tls { get; }
 
-    public static async Task<RawTlsClient> ConnectAsync(int port)
+    public static async Task<RawTlsClient> ConnectAsync(int port, bool http2 = false)
     {
         using var timeout = new CancellationTokenSource(RawHttpClient.DefaultTimeout);
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -28,17 +28,19 @@ public sealed class RawTlsClient : IAsyncDisposable
             new SslClientAuthenticationOptions
             {
                 TargetHost = "localhost",
-                ApplicationProtocols = [SslApplicationProtocol.Http11],
+                ApplicationProtocols = [http2 ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11],
                 RemoteCertificateValidationCallback = TestCertificate.Validate,
             },
             timeout.Token);
         return new RawTlsClient(socket, tls);
     }
 
-    public async Task SendAsync(string text)
+    public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
+
+    public async Task SendAsync(byte[] bytes)
     {
         using var timeout = new CancellationTokenSource(RawHttpClient.DefaultTimeout);
-        await Tls.WriteAsync(Encoding.Latin1.GetBytes(text), timeout.Token);
+        await Tls.WriteAsync(bytes, timeout.Token);
         await Tls.FlushAsync(timeout.Token);
     }
 

@@ -40,6 +40,9 @@ public sealed class TestServers : IAsyncDisposable
     /// <summary>The logs of the host that runs the policy.</summary>
     public FakeLogCollector Logs { get; }
 
+    /// <summary>The services of the application that runs the policy.</summary>
+    public IServiceProvider PolicyServices => _proxy?.App.Services ?? _origin.Services;
+
     /// <summary>The configuration of the application that runs the policy.</summary>
     public IConfiguration PolicyConfiguration => _proxy?.App.Configuration ?? _origin.Configuration;
 
@@ -91,6 +94,7 @@ public sealed class TestServers : IAsyncDisposable
         var proxy = await SampleProxy.StartAsync([.. args], builder =>
         {
             builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Services.AddFakeLogging();
         });
         return new TestServers(origin, proxy, probe, proxy.App.Services.GetFakeLogCollector(), proxy.Urls);
@@ -108,6 +112,7 @@ public sealed class TestServers : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(
             (halfClose ?? new Dictionary<string, string?>()).ToDictionary(kv => $"HalfClose:{kv.Key}", kv => kv.Value));
         builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddFakeLogging();
         if (kestrel is null)
         {

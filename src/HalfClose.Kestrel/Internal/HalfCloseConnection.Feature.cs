@@ -1,0 +1,77 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>What the application sees of the connection, and what the request middleware tells it.</summary>
+internal sealed partial class HalfCloseConnection : IHalfCloseFeature
+{
+    private CancellationTokenSource? _halfClosedSource;
+    private HttpContext? _request;
+    private volatile bool _clientHalfClosed;
+
+    public bool IsSupported => !IsMultiplexed(_connection);
+
+    public bool IsClientHalfClosed => _clientHalfClosed;
+
+    public CancellationToken ClientHalfClosed
+    {
+        get
+        {
+            if (_clientHalfClosed)
+            {
+                return new CancellationToken(canceled: true);
+            }
+
+            var source = _halfClosedSource ?? Interlocked.CompareExchange(ref _halfClosedSource, new(), null) ?? _halfClosedSource;
+
+            // The FIN may have been seen between the first check and the source's creation.
+            return _clientHalfClosed ? new CancellationToken(canceled: true) : source.Token;
+        }
+    }
+
+    /// <summary>A request starts on this connection (the request middleware calls it).</summary>
+    public void RequestStarted(HttpContext context) => Volatile.Write(ref _request, context);
+
+    /// <summary>The request's pipeline has finished; counted when it was answered after the FIN.</summary>
+    public void RequestEnded(HttpContext context)
+    {
+        Volatile.Write(ref _request, null);
+        if (_clientHalfClosed && !context.RequestAborted.IsCancellationRequested)
+        {
+            _shared.Metrics.RequestAfterFin(_isTls);
+        }
+    }
+
+    private void SignalHalfClosed()
+    {
+        _clientHalfClosed = true;
+        try
+        {
+            Volatile.Read(ref _halfClosedSource)?.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            HalfCloseLog.UnexpectedError(_shared.Logger, _connection.ConnectionId, ex);
+        }
+    }
+
+    /// <summary>Where the exchange stands as the FIN arrives. Read from another thread: a best effort, for telemetry.</summary>
+    private FinPhase CurrentPhase()
+    {
+        if (!_shared.TracksRequests)
+        {
+            return FinPhase.Unknown;
+        }
+
+        var request = Volatile.Read(ref _request);
+        if (request is null)
+        {
+            return _input.HasUnconsumedBytes ? FinPhase.RequestHeaders : FinPhase.BetweenRequests;
+        }
+
+        var hasUnreadBody = request.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
+            && request.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
+        return hasUnreadBody ? FinPhase.RequestBody : FinPhase.Response;
+    }
+}
