@@ -5,4 +5,5 @@ using HalfClose.Kestrel.Sample;
 await using var proxy = await SampleProxy.StartAsync(args);
 Console.WriteLine($"Proxy listening on {string.Join(", ", proxy.Urls)}; origin {proxy.OriginAddress}.");
 Console.WriteLine($"Try: printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc -N {proxy.Host}");
+Console.WriteLine($"Counters: {proxy.Urls.FirstOrDefault()}/halfclose/stats");
 await proxy.App.WaitForShutdownAsync();

@@ -57,7 +57,12 @@ public sealed class SampleProxy : IAsyncDisposable
         }
 
         builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        builder.Services.AddSingleton<HalfCloseStats>();
         var app = builder.Build();
+
+        // Listening from the start, before the first connection.
+        var stats = app.Services.GetRequiredService<HalfCloseStats>();
+        app.MapGet("/halfclose/stats", () => stats.Snapshot());
         app.MapReverseProxy();
         try
         {

@@ -56,8 +56,12 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         }
     }
 
-    /// <summary>Where the exchange stands as the FIN arrives. Read from another thread: a best effort, for telemetry.</summary>
-    private FinPhase CurrentPhase()
+    /// <summary>
+    /// Where the exchange stands as the FIN arrives. Read from another thread: a best effort, for telemetry.
+    /// Below TLS the unread bytes are records, not HTTP: there a FIN with no request in the application reads as
+    /// between requests.
+    /// </summary>
+    private FinPhase CurrentPhase(bool fromInput)
     {
         if (!_shared.TracksRequests)
         {
@@ -65,13 +69,24 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         }
 
         var request = Volatile.Read(ref _request);
-        if (request is null)
+        if (request is not null)
         {
-            return _input.HasUnconsumedBytes ? FinPhase.RequestHeaders : FinPhase.BetweenRequests;
+            var hasUnreadBody = request.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
+                && request.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
+            return hasUnreadBody ? FinPhase.RequestBody : FinPhase.Response;
         }
 
-        var hasUnreadBody = request.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
-            && request.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
-        return hasUnreadBody ? FinPhase.RequestBody : FinPhase.Response;
+        if (!fromInput)
+        {
+            // Kestrel is not waiting for data and no request is in the application: it is between parsing one and running it.
+            return FinPhase.Response;
+        }
+
+        return _input.RemainderAtEnd switch
+        {
+            InputRemainder.Headers => FinPhase.Response,
+            InputRemainder.Partial => FinPhase.RequestHeaders,
+            _ => FinPhase.BetweenRequests,
+        };
     }
 }

@@ -34,12 +34,8 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     private ITimer? _watch;
     private volatile HalfClosePolicy _policy;
     private FinAction _action;
-    private FinPhase _phase;
-    private bool _isTls;
     private long _halfClosedAt;
     private int _state;
-    private TcpState _endState;
-    private bool _endNoted;
 
     public HalfCloseConnection(ConnectionContext connection, Socket socket, HalfClosePolicy policy, HalfCloseContext shared)
     {
@@ -78,13 +74,17 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     /// </summary>
     public void OnInputEnded()
     {
-        if (Volatile.Read(ref _state) != Open)
+        var state = Volatile.Read(ref _state);
+        if (state == Completed)
         {
             return;
         }
 
-        NoteEnd();
-        ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.OnTransportClosed(), this, preferLocal: false);
+        NoteEnd(probed: null, fromInput: true);
+        if (state == Open)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.OnTransportClosed(), this, preferLocal: false);
+        }
     }
 
     /// <summary>The connection's middleware chain has finished: stop watching and give the transport back.</summary>
@@ -99,46 +99,9 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             HalfCloseLog.ServedAfterFin(_shared.Logger, _connection.ConnectionId, HalfOpenFor().TotalMilliseconds);
             EndHalfOpen(_action == FinAction.ServeInFlightOnly ? HalfCloseOutcome.Discarded : HalfCloseOutcome.Served);
         }
-        else if (previous == Open && EndIsClientFin())
-        {
-            // Kestrel read the FIN and closed before the decision ran: nothing was in flight to serve or abort.
-            _shared.Metrics.ClientFin(_phase, _isTls, _policy.OnClientFin(_isTls, IsMultiplexed(_connection)) switch
-            {
-                FinAction.Abort => HalfCloseOutcome.Aborted,
-                FinAction.Bypass => HalfCloseOutcome.Bypassed,
-                _ => HalfCloseOutcome.Served,
-            });
-        }
 
+        RecordClientFin();
         SignalClosed();
-    }
-
-    /// <summary>
-    /// Notes, once, how the input ended: the socket's state, the phase and the transport, read as early as either
-    /// path (the input's end, the transport's close notification) notices it.
-    /// </summary>
-    private void NoteEnd()
-    {
-        lock (_lock)
-        {
-            if (_endNoted)
-            {
-                return;
-            }
-
-            _endState = TcpStateProbe.Read(_socket);
-            _isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
-            _phase = CurrentPhase();
-            _endNoted = true;
-        }
-    }
-
-    private bool EndIsClientFin()
-    {
-        lock (_lock)
-        {
-            return _endNoted && HalfClosePolicy.Classify(_endState) == TransportEnd.ClientFin;
-        }
     }
 
     private TimeSpan HalfOpenFor() => _shared.Time.GetElapsedTime(Interlocked.Read(ref _halfClosedAt));
@@ -152,7 +115,24 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
                 return;
             }
 
-            NoteEnd();
+            if (!IsEndNoted())
+            {
+                var state = TcpStateProbe.Read(_socket);
+                if (HalfClosePolicy.Classify(state) == TransportEnd.Closed)
+                {
+                    Forward();
+                    return;
+                }
+
+                if (_input.IsAwaitingData)
+                {
+                    // The pending read is about to show the end: the input path notes it, with what was left unread.
+                    return;
+                }
+
+                NoteEnd(state, fromInput: false);
+            }
+
             if (!EndIsClientFin())
             {
                 Forward();
@@ -164,12 +144,12 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             {
                 case FinAction.Bypass:
                     HalfCloseLog.Bypassed(_shared.Logger, _connection.ConnectionId);
-                    _shared.Metrics.ClientFin(_phase, _isTls, HalfCloseOutcome.Bypassed);
+                    SetOutcome(HalfCloseOutcome.Bypassed);
                     Forward();
                     break;
                 case FinAction.Abort:
                     HalfCloseLog.AbortedOnFin(_shared.Logger, _connection.ConnectionId);
-                    _shared.Metrics.ClientFin(_phase, _isTls, HalfCloseOutcome.Aborted);
+                    SetOutcome(HalfCloseOutcome.Aborted);
                     Forward();
                     break;
                 default:
@@ -290,7 +270,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
 
     private void EndHalfOpen(HalfCloseOutcome outcome)
     {
-        _shared.Metrics.ClientFin(_phase, _isTls, outcome);
+        SetOutcome(outcome);
         _shared.Metrics.HalfOpenEnded(_isTls, outcome, HalfOpenFor());
     }
 

@@ -12,19 +12,27 @@ namespace HalfClose.Kestrel.Internal;
 internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null) : PipeReader
 {
     private ReadOnlySequence<byte> _hiddenBuffer;
-    private SequencePosition _lastEnd;
     private bool _hiding;
     private bool _endExamined;
     private bool _endSeen;
-    private volatile bool _hasUnconsumedBytes;
+    private volatile bool _awaitingData;
 
-    /// <summary>Whether the reader left bytes unconsumed at its last advance: part of a request has arrived.</summary>
-    public bool HasUnconsumedBytes => _hasUnconsumedBytes;
+    /// <summary>Whether the reader is waiting for data: an end of input will reach it (and the listener) at once.</summary>
+    public bool IsAwaitingData => _awaitingData;
+
+    /// <summary>What the reader had not yet consumed when the end arrived; set before the listener is told.</summary>
+    public InputRemainder RemainderAtEnd { get; private set; }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         var read = inner.ReadAsync(cancellationToken);
-        return read.IsCompletedSuccessfully ? new ValueTask<ReadResult>(Reveal(read.Result)) : AwaitRead(read);
+        if (read.IsCompletedSuccessfully)
+        {
+            return new ValueTask<ReadResult>(Reveal(read.Result));
+        }
+
+        _awaitingData = true;
+        return AwaitRead(read);
     }
 
     public override bool TryRead(out ReadResult result)
@@ -50,7 +58,6 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
             _hiddenBuffer = default;
         }
 
-        _hasUnconsumedBytes = !consumed.Equals(_lastEnd);
         inner.AdvanceTo(consumed, examined);
     }
 
@@ -61,11 +68,20 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
     public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> read) => Reveal(await read.ConfigureAwait(false));
+    private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> read)
+    {
+        try
+        {
+            return Reveal(await read.ConfigureAwait(false));
+        }
+        finally
+        {
+            _awaitingData = false;
+        }
+    }
 
     private ReadResult Reveal(ReadResult result)
     {
-        _lastEnd = result.Buffer.End;
         if (!result.IsCompleted)
         {
             return result;
@@ -74,7 +90,7 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
         if (!_endSeen)
         {
             _endSeen = true;
-            _hasUnconsumedBytes = !result.Buffer.IsEmpty;
+            RemainderAtEnd = Remainder(result.Buffer);
             endListener?.OnInputEnded();
         }
 
@@ -86,5 +102,16 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
         _hiding = true;
         _hiddenBuffer = result.Buffer;
         return new ReadResult(result.Buffer, result.IsCanceled, isCompleted: false);
+    }
+
+    private static InputRemainder Remainder(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+        {
+            return InputRemainder.None;
+        }
+
+        var reader = new SequenceReader<byte>(buffer);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8) ? InputRemainder.Headers : InputRemainder.Partial;
     }
 }
