@@ -31,11 +31,17 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     }
 
     /// <summary>A request starts on this connection (the request middleware calls it).</summary>
-    public void RequestStarted(HttpContext context) => Volatile.Write(ref _request, context);
+    public void RequestStarted(HttpContext context)
+    {
+        _unreadBody = false;
+        Volatile.Write(ref _request, context);
+    }
 
     /// <summary>The request's pipeline has finished; counted when it was answered after the FIN.</summary>
     public void RequestEnded(HttpContext context)
     {
+        // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it.
+        _unreadBody = HasUnreadBody(context);
         Volatile.Write(ref _request, null);
         if (_clientHalfClosed && !context.RequestAborted.IsCancellationRequested)
         {
@@ -71,9 +77,7 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         var request = Volatile.Read(ref _request);
         if (request is not null)
         {
-            var hasUnreadBody = request.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
-                && request.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
-            return hasUnreadBody ? FinPhase.RequestBody : FinPhase.Response;
+            return HasUnreadBody(request) ? FinPhase.RequestBody : FinPhase.Response;
         }
 
         if (!fromInput)
@@ -89,4 +93,9 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
             _ => FinPhase.BetweenRequests,
         };
     }
+
+    /// <summary>Whether the request has a body not read to its end (Kestrel marks the trailers available at the end).</summary>
+    private static bool HasUnreadBody(HttpContext request) =>
+        request.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
+        && request.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
 }

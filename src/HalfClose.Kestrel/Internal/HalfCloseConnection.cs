@@ -28,6 +28,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     private readonly CancellationToken _transportClosed;
     private readonly IDuplexPipe _transport;
     private readonly HalfCloseInput _input;
+    private readonly HalfCloseOutput? _output;
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _lock = new();
     private CancellationTokenRegistration _transportRegistration;
@@ -45,7 +46,15 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         _shared = shared;
         _transportClosed = connection.ConnectionClosed;
         _transport = connection.Transport;
-        _input = new HalfCloseInput(_transport.Input, this);
+
+        // The send path is taken over only on the socket's own transport: above TLS the bytes are not the socket's.
+        if (policy.Linger != LingerMode.Off && connection.Features.Get<ITlsConnectionFeature>() is null)
+        {
+            var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? System.Buffers.MemoryPool<byte>.Shared;
+            _output = new HalfCloseOutput(socket, pool);
+        }
+
+        _input = new HalfCloseInput(_transport.Input, this, keepInnerOpen: _output is not null);
     }
 
     /// <summary>The policy in force; an endpoint's own middleware may replace the app-wide one before the first request.</summary>
@@ -62,7 +71,8 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     public void Start()
     {
         _connection.ConnectionClosed = _closed.Token;
-        _connection.Transport = new HalfCloseTransport(_transport, _input);
+        _connection.Transport = new HalfCloseTransport(_transport, _input, _output);
+        _output?.Start();
         _connection.Features.Set<IHalfCloseFeature>(this);
         _transportRegistration = _transportClosed.UnsafeRegister(
             static state => ((HalfCloseConnection)state!).OnTransportClosed(), this);
@@ -87,7 +97,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         }
     }
 
-    /// <summary>The connection's middleware chain has finished: stop watching and give the transport back.</summary>
+    /// <summary>The connection's middleware chain has finished and it is closed: stop watching and give the transport back.</summary>
     public void Complete()
     {
         var previous = Leave(Completed);

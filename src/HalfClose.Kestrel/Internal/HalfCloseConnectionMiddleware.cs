@@ -39,6 +39,7 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
         }
         finally
         {
+            await halfClose.CloseAsync();
             halfClose.Complete();
         }
     }

@@ -9,7 +9,11 @@ namespace HalfClose.Kestrel.Internal;
 /// examined every byte that arrived before it. Kestrel's HTTP/1.x body readers treat a completed read as a
 /// truncated body even when the rest of the body is in the buffer; with this reader they see the body, then the end.
 /// </summary>
-internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null) : PipeReader
+/// <remarks>
+/// With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open: the policy reads
+/// and discards from it during a lingering close.
+/// </remarks>
+internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null, bool keepInnerOpen = false) : PipeReader
 {
     private ReadOnlySequence<byte> _hiddenBuffer;
     private bool _hiding;
@@ -19,6 +23,12 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
 
     /// <summary>Whether the reader is waiting for data: an end of input will reach it (and the listener) at once.</summary>
     public bool IsAwaitingData => _awaitingData;
+
+    /// <summary>Whether the reader has been shown the input's clean end (the client's FIN).</summary>
+    public bool EndSeen => Volatile.Read(ref _endSeen);
+
+    /// <summary>The transport's input, under this reader.</summary>
+    public PipeReader Inner => inner;
 
     /// <summary>What the reader had not yet consumed when the end arrived; set before the listener is told.</summary>
     public InputRemainder RemainderAtEnd { get; private set; }
@@ -63,9 +73,15 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
 
     public override void CancelPendingRead() => inner.CancelPendingRead();
 
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+    public override void Complete(Exception? exception = null)
+    {
+        if (!keepInnerOpen)
+        {
+            inner.Complete(exception);
+        }
+    }
 
-    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+    public override ValueTask CompleteAsync(Exception? exception = null) => keepInnerOpen ? default : inner.CompleteAsync(exception);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> read)
@@ -89,7 +105,7 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
 
         if (!_endSeen)
         {
-            _endSeen = true;
+            Volatile.Write(ref _endSeen, true);
             RemainderAtEnd = Remainder(result.Buffer);
             endListener?.OnInputEnded();
         }

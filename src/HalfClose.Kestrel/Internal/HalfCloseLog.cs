@@ -31,6 +31,9 @@ internal static partial class HalfCloseLog
     [LoggerMessage(8, LogLevel.Warning, "Half-close configuration change rejected: {Reason} The policy in force stays {Policy}.", EventName = "PolicyChangeRejected")]
     public static partial void PolicyChangeRejected(ILogger logger, string reason, string policy);
 
+    [LoggerMessage(10, LogLevel.Debug, "Connection {ConnectionId}: closed by the server while the client may still send; {End} after {LingerMilliseconds} ms, {DrainedBytes} bytes discarded.", EventName = "LingerEnded")]
+    public static partial void LingerEnded(ILogger logger, string connectionId, LingerEnd end, double lingerMilliseconds, long drainedBytes);
+
     [LoggerMessage(9, LogLevel.Error, "Connection {ConnectionId}: unexpected error in the half-close policy.", EventName = "UnexpectedError")]
     public static partial void UnexpectedError(ILogger logger, string connectionId, Exception exception);
 }

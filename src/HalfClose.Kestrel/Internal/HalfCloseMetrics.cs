@@ -11,6 +11,9 @@ internal sealed class HalfCloseMetrics
     private readonly Counter<long> _requestsAfterFin;
     private readonly UpDownCounter<long> _halfOpen;
     private readonly Histogram<double> _halfOpenDuration;
+    private readonly Counter<long> _lingers;
+    private readonly Histogram<double> _lingerDuration;
+    private readonly Counter<long> _lingerDrained;
 
     public HalfCloseMetrics(IMeterFactory? meterFactory)
     {
@@ -23,6 +26,36 @@ internal sealed class HalfCloseMetrics
             "halfclose.connections.half_open", "{connection}", "Connections half-closed by the client and still being served.");
         _halfOpenDuration = meter.CreateHistogram<double>(
             "halfclose.half_open.duration", "s", "How long connections stayed half-open, by outcome.");
+        _lingers = meter.CreateCounter<long>(
+            "halfclose.lingers", "{connection}", "Server closes while the client might still send: drained, rejected, or cut at a bound.");
+        _lingerDuration = meter.CreateHistogram<double>(
+            "halfclose.linger.duration", "s", "How long lingering closes read and discarded.");
+        _lingerDrained = meter.CreateCounter<long>(
+            "halfclose.linger.drained", "By", "Bytes read and discarded by lingering closes.");
+    }
+
+    public void Linger(LingerEnd end, TimeSpan duration, long drained)
+    {
+        var tag = LingerTag(end);
+        if (_lingers.Enabled)
+        {
+            _lingers.Add(1, tag);
+        }
+
+        if (end == LingerEnd.Rejected)
+        {
+            return;
+        }
+
+        if (_lingerDuration.Enabled)
+        {
+            _lingerDuration.Record(duration.TotalSeconds, tag);
+        }
+
+        if (_lingerDrained.Enabled && drained > 0)
+        {
+            _lingerDrained.Add(drained, tag);
+        }
     }
 
     public void ClientFin(FinPhase phase, bool isTls, HalfCloseOutcome outcome)
@@ -61,6 +94,16 @@ internal sealed class HalfCloseMetrics
             _halfOpenDuration.Record(duration.TotalSeconds, Transport(isTls), Outcome(outcome));
         }
     }
+
+    private static KeyValuePair<string, object?> LingerTag(LingerEnd end) => new("halfclose.linger.end", end switch
+    {
+        LingerEnd.ClientClosed => "client_closed",
+        LingerEnd.TimeLimit => "time_limit",
+        LingerEnd.IdleLimit => "idle_limit",
+        LingerEnd.ByteLimit => "byte_limit",
+        LingerEnd.Reset => "reset",
+        _ => "rejected",
+    });
 
     private static KeyValuePair<string, object?> Transport(bool isTls) => new("halfclose.transport", isTls ? "tls" : "tcp");
 

@@ -8,7 +8,11 @@ internal sealed record HalfClosePolicy(
     ClientFinMode ClientFin,
     ClientFinMode TlsClientFin,
     PipelinedRequestsMode PipelinedRequests,
-    TimeSpan HalfOpenTimeout)
+    TimeSpan HalfOpenTimeout,
+    LingerMode Linger,
+    TimeSpan LingerTime,
+    TimeSpan LingerTimeout,
+    long? LingerMaxBytes)
 {
     public static HalfClosePolicy Default { get; } = From(new HalfClosePolicyOptions());
 
@@ -16,7 +20,11 @@ internal sealed record HalfClosePolicy(
         options.ClientFin,
         options.TlsClientFin ?? options.ClientFin,
         options.PipelinedRequests,
-        options.HalfOpenTimeout);
+        options.HalfOpenTimeout,
+        options.Linger,
+        options.LingerTime,
+        options.LingerTimeout,
+        options.LingerMaxBytes);
 
     /// <summary>How the end of the transport's receive side is read from the socket's TCP state.</summary>
     public static TransportEnd Classify(TcpState state) =>
@@ -50,4 +58,31 @@ internal sealed record HalfClosePolicy(
 
         return remaining < resetCheckInterval ? remaining : resetCheckInterval;
     }
+
+    /// <summary>How to close when the server is done: <paramref name="clientMaySend"/> is false once the client's FIN arrived,
+    /// or when nothing is left unread and nothing is arriving.</summary>
+    public CloseAction OnServerClose(bool clientMaySend)
+    {
+        if (Linger == LingerMode.Off || !clientMaySend)
+        {
+            return CloseAction.Close;
+        }
+
+        return Linger == LingerMode.Reject ? CloseAction.Reset : CloseAction.Drain;
+    }
+
+    /// <summary>How long a lingering close waits for the next bytes; zero once <see cref="LingerTime"/> has passed.</summary>
+    public TimeSpan NextLingerWait(TimeSpan lingeringFor)
+    {
+        var remaining = LingerTime - lingeringFor;
+        if (remaining <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        return remaining < LingerTimeout ? remaining : LingerTimeout;
+    }
+
+    /// <summary>Whether a lingering close has discarded more than it may.</summary>
+    public bool IsOverLingerCap(long drained) => LingerMaxBytes is { } cap && drained > cap;
 }

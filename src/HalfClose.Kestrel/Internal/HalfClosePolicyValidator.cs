@@ -17,10 +17,13 @@ internal static class HalfClosePolicyValidator
         }
 
         CheckDefined(errors, nameof(options.PipelinedRequests), options.PipelinedRequests);
-        if (options.HalfOpenTimeout <= TimeSpan.Zero || options.HalfOpenTimeout > MaxHalfOpenTimeout)
+        CheckDefined(errors, nameof(options.Linger), options.Linger);
+        CheckBound(errors, nameof(options.HalfOpenTimeout), options.HalfOpenTimeout, MaxHalfOpenTimeout);
+        CheckBound(errors, nameof(options.LingerTime), options.LingerTime, MaxHalfOpenTimeout);
+        CheckBound(errors, nameof(options.LingerTimeout), options.LingerTimeout, options.LingerTime > TimeSpan.Zero ? options.LingerTime : MaxHalfOpenTimeout);
+        if (options.LingerMaxBytes is <= 0)
         {
-            errors.Add($"{Key(nameof(options.HalfOpenTimeout))} must be a positive time span of at most {MaxHalfOpenTimeout:c} " +
-                $"(every half-open wait is bounded); got '{options.HalfOpenTimeout:c}'.");
+            errors.Add($"{Key(nameof(options.LingerMaxBytes))} must be a positive number of bytes, or absent for no cap; got '{options.LingerMaxBytes}'.");
         }
 
         return errors;
@@ -41,6 +44,14 @@ internal static class HalfClosePolicyValidator
         if (!Enum.IsDefined(value))
         {
             errors.Add($"{Key(name)} must be one of {string.Join(", ", Enum.GetNames<TEnum>())}; got '{value}'.");
+        }
+    }
+
+    private static void CheckBound(List<string> errors, string name, TimeSpan value, TimeSpan max)
+    {
+        if (value <= TimeSpan.Zero || value > max)
+        {
+            errors.Add($"{Key(name)} must be a positive time span of at most {max:c} (every wait is bounded); got '{value:c}'.");
         }
     }
 

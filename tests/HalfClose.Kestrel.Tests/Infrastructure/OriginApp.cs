@@ -58,6 +58,13 @@ public static class OriginApp
             return $"supported={feature.IsSupported} halfClosed={feature.IsClientHalfClosed} aborted={context.RequestAborted.IsCancellationRequested}";
         });
 
+        // Answers 413 at once, without reading the body: the early answer to an upload that lingering close protects.
+        app.MapPost("/upload-rejected", (HttpContext context) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return context.Response.WriteAsync("too large");
+        });
+
         app.MapGet("/feature", (HttpContext context) =>
         {
             var feature = context.Features.Get<IHalfCloseFeature>();

@@ -90,7 +90,7 @@ public sealed class RawHttpClient : IAsyncDisposable
                 received.Write(buffer, 0, read);
             }
         }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
         {
             return new RawResult(received.ToArray(), Ending.Reset, started.Elapsed);
         }

@@ -5,10 +5,36 @@ namespace HalfClose.Kestrel.Tests.Infrastructure;
 /// <summary>Reads the kernel's TCP socket table (<c>/proc/net/tcp</c>, <c>/proc/net/tcp6</c>).</summary>
 public static class TcpTable
 {
+    public const int FinWait1 = 0x04;
+    public const int FinWait2 = 0x05;
+
     /// <summary>CLOSE-WAIT: the peer has sent FIN, this side has not closed yet.</summary>
     public const int CloseWait = 0x08;
 
+    /// <summary>
+    /// Waits, polling the table (the kernel offers nothing to await), until no socket on <paramref name="port"/> is in a
+    /// half-closed state; returns how many are left when <paramref name="timeout"/> passes.
+    /// </summary>
+    public static async Task<int> WaitForNoHalfClosedAsync(int port, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var left = Count(port, FinWait1) + Count(port, FinWait2) + Count(port, CloseWait);
+            if (left == 0 || DateTime.UtcNow > deadline)
+            {
+                return left;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     private static readonly string[] Tables = ["/proc/net/tcp", "/proc/net/tcp6"];
+
+    /// <summary>How many sockets with local port <paramref name="port"/> there are, other than the listener.</summary>
+    public static int CountConnections(int port) =>
+        Enumerable.Range(1, 11).Where(state => state != 0x0A).Sum(state => Count(port, state));
 
     /// <summary>How many sockets with local port <paramref name="port"/> are in <paramref name="state"/>.</summary>
     public static int Count(int port, int state) =>

@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>
+/// The connection's send path, when the policy closes the socket itself: Kestrel writes into this pipe and its loop
+/// sends to the socket. The socket transport completes its output and closes both directions at once, and a middleware
+/// cannot tell when its send loop has emptied; this loop can, so that FIN goes out only after the last response byte.
+/// </summary>
+internal sealed class HalfCloseOutput
+{
+    private const int PauseWriterThreshold = 64 * 1024;
+
+    private readonly Socket _socket;
+    private readonly Pipe _pipe;
+    private List<ArraySegment<byte>>? _segments;
+    private volatile bool _failed;
+
+    public HalfCloseOutput(Socket socket, MemoryPool<byte> pool)
+    {
+        _socket = socket;
+        _pipe = new Pipe(new PipeOptions(
+            pool,
+            readerScheduler: PipeScheduler.ThreadPool,
+            writerScheduler: PipeScheduler.ThreadPool,
+            pauseWriterThreshold: PauseWriterThreshold,
+            resumeWriterThreshold: PauseWriterThreshold / 2,
+            useSynchronizationContext: false));
+        Sending = Task.CompletedTask;
+    }
+
+    public PipeWriter Writer => _pipe.Writer;
+
+    /// <summary>Completes when every byte written before the writer completed is in the socket's send buffer, or sending failed.</summary>
+    public Task Sending { get; private set; }
+
+    /// <summary>Whether a send failed (reset by the client, or the socket closed under it).</summary>
+    public bool Failed => _failed;
+
+    public void Start() => Sending = SendLoopAsync();
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _pipe.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    await SendAsync(buffer).ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            _failed = true;
+        }
+        finally
+        {
+            // Kestrel's next flush then sees the output completed, as when the socket transport's send loop ends.
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask SendAsync(in ReadOnlySequence<byte> buffer) =>
+        buffer.IsSingleSegment ? SendAllAsync(buffer.First) : SendSegmentsAsync(buffer);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> memory)
+    {
+        while (!memory.IsEmpty)
+        {
+            var sent = await _socket.SendAsync(memory, SocketFlags.None).ConfigureAwait(false);
+            memory = memory[sent..];
+        }
+    }
+
+    /// <summary>One gathered send for a multi-segment buffer; what it leaves unsent goes segment by segment.</summary>
+    private async ValueTask SendSegmentsAsync(ReadOnlySequence<byte> buffer)
+    {
+        var segments = _segments ??= [];
+        segments.Clear();
+        foreach (var memory in buffer)
+        {
+            if (!MemoryMarshal.TryGetArray(memory, out var array))
+            {
+                segments.Clear();
+                break;
+            }
+
+            segments.Add(array);
+        }
+
+        long sent = 0;
+        if (segments.Count > 0)
+        {
+            sent = await _socket.SendAsync(segments, SocketFlags.None).ConfigureAwait(false);
+            segments.Clear();
+        }
+
+        foreach (var memory in buffer.Slice(sent))
+        {
+            await SendAllAsync(memory).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Sockets;
+using HalfClose.Kestrel.Tests.Infrastructure;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>When the server closes first while the client is still sending: drain within bounds, or reject.</summary>
+public sealed class LingerTests
+{
+    private const long FiftyMegabytes = 50L * 1024 * 1024;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private static Dictionary<string, string?> Linger(string mode, string? maxBytes = null, string? time = null, string? timeout = null)
+    {
+        var config = new Dictionary<string, string?> { ["Linger"] = mode };
+        if (maxBytes is not null)
+        {
+            config["LingerMaxBytes"] = maxBytes;
+        }
+
+        if (time is not null)
+        {
+            config["LingerTime"] = time;
+        }
+
+        if (timeout is not null)
+        {
+            config["LingerTimeout"] = timeout;
+        }
+
+        return config;
+    }
+
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
+    public async Task HttpClientUploads50MB_Early413_Drain_Gets413(Front front)
+    {
+        await using var servers = await TestServers.StartAsync(front);
+        using var client = new HttpClient { Timeout = Bound };
+
+        using var response = await client.PostAsync(new Uri($"http://127.0.0.1:{servers.Port}/upload-rejected"), new RepeatedContent(FiftyMegabytes));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        if (front == Front.Kestrel)
+        {
+            // Through YARP the 413 is YARP's own: 50 MB passes Kestrel's 30 MB MaxRequestBodySize on the proxy first.
+            Assert.Equal("too large", body);
+        }
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
+    }
+
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
+    public async Task HttpClientUploads50MB_Early413_LingerOff_BrokenPipeAsWithoutPolicy(Front front)
+    {
+        await using var servers = await TestServers.StartAsync(front, Linger("Off"));
+        using var client = new HttpClient { Timeout = Bound };
+
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            client.PostAsync(new Uri($"http://127.0.0.1:{servers.Port}/upload-rejected"), new RepeatedContent(FiftyMegabytes)));
+
+        Assert.IsType<IOException>(error.InnerException);
+    }
+
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
+    public async Task RawUpload50MB_Early413_Drain_SendCompletes_Reads413ThenFin(Front front)
+    {
+        await using var servers = await TestServers.StartAsync(front);
+
+        var upload = await RawUpload.RunAsync(servers.Port, FiftyMegabytes, finAfterSend: true);
+
+        Assert.Null(upload.SendError);
+        Assert.Equal(FiftyMegabytes, upload.Sent);
+        Assert.Equal(Ending.Fin, upload.Ending);
+        Assert.Equal([413], upload.Result.StatusCodes);
+        Assert.Equal(1, HttpText.CompleteResponses(upload.Result.Text));
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task RawUpload50MB_Early413_Drain64KiBCap_ClosedOnceCapPassed()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Drain", maxBytes: "65536"));
+        using var drained = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            servers.PolicyServices.GetService(typeof(System.Diagnostics.Metrics.IMeterFactory)) as System.Diagnostics.Metrics.IMeterFactory, "HalfClose.Kestrel", "halfclose.lingers");
+
+        var upload = await RawUpload.RunAsync(servers.Port, FiftyMegabytes, finAfterSend: true);
+
+        Assert.NotNull(upload.SendError);
+        Assert.True(upload.Sent < FiftyMegabytes, $"sent {upload.Sent}");
+        Assert.Equal([413], upload.Result.StatusCodes);
+        await drained.WaitForMeasurementsAsync(1, Bound);
+        Assert.Equal("byte_limit", Assert.Single(drained.GetMeasurementSnapshot()).Tags["halfclose.linger.end"]);
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task RawUpload50MB_Early413_Reject_ResetPromptly_SocketFreed()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Reject"));
+
+        var upload = await RawUpload.RunAsync(servers.Port, FiftyMegabytes, finAfterSend: true);
+
+        Assert.NotNull(upload.SendError);
+        Assert.True(upload.Sent < FiftyMegabytes, $"sent {upload.Sent}");
+        Assert.Equal(Ending.Reset, upload.Ending);
+        Assert.True(upload.Elapsed < TimeSpan.FromSeconds(5), upload.Elapsed.ToString());
+        Assert.Equal(0, TcpTable.CountConnections(servers.Port));
+    }
+
+    [Fact]
+    public async Task ConnectionCloseResponse_ClientKeepsSending_ResponseWholeThenFin()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel);
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        var reading = client.ReadToEndAsync(Bound);
+
+        // More bytes follow the request until the server's FIN is seen: they must not turn the close into a reset.
+        var junk = new byte[16 * 1024];
+        for (var i = 0; i < 64 && !reading.IsCompleted; i++)
+        {
+            await client.Socket.SendAsync(junk);
+        }
+
+        client.HalfClose();
+        var result = await reading;
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal([200], result.StatusCodes);
+        Assert.Equal(1, HttpText.CompleteResponses(result.Text));
+        Assert.Contains("hello", result.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClientNeverStopsSending_ClosedAtLingerTime()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Drain", time: "00:00:01", timeout: "00:00:00.500"));
+
+        // A Connection: close request, then bytes that never end: they are not a body Kestrel would read first.
+        var upload = await RawUpload.RunAsync(
+            servers.Port, "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", long.MaxValue, finAfterSend: false, paceBytesPerSecond: 4 * 1024 * 1024);
+
+        Assert.NotNull(upload.SendError);
+        Assert.Equal([200], upload.Result.StatusCodes);
+        Assert.Equal(Ending.Reset, upload.Ending);
+        Assert.InRange(upload.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(4));
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task KeepAliveClientEndsCleanly_NoLingerDelay()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel);
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+        await client.ReadResponsesAsync(1);
+
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Empty(result.Bytes);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(1), result.ToString());
+    }
+
+    [Fact]
+    public async Task ServerClosesIdleKeepAlive_NothingToRead_NoLingerDelay()
+    {
+        var probe = new Probe();
+        var app = await TestServers.StartOriginAsync(probe, null, withPolicy: true, kestrel =>
+        {
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(1);
+            kestrel.Listen(IPAddress.Loopback, 0);
+        });
+        await using var _ = app;
+        await using var client = await RawHttpClient.ConnectAsync(TestServers.PortOf(app.Urls.First()));
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+        await client.ReadResponsesAsync(1);
+
+        var result = await client.ReadToEndAsync(TimeSpan.FromSeconds(10));
+
+        // Kestrel's heartbeat notices the keep-alive timeout within a second; a linger would add LingerTimeout (5 s).
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(3.5), result.ToString());
+    }
+}
