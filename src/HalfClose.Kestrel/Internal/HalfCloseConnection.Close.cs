@@ -86,21 +86,15 @@ internal sealed partial class HalfCloseConnection
         }
     }
 
-    /// <summary>FIN after the last response byte, then read and discard within the bounds; RST when a bound is hit.</summary>
+    /// <summary>FIN after the last response byte (sent already by the send loop under Drain), then read and discard within the bounds; RST when a bound is hit.</summary>
     private async Task DrainAsync(HalfClosePolicy policy)
     {
         var started = _shared.Time.GetTimestamp();
         long drained = 0;
         LingerEnd end;
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Send);
-            end = await DiscardAsync(policy, started, count => drained += count).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            end = LingerEnd.Reset;
-        }
+        end = _output!.SendFin()
+            ? await DiscardAsync(policy, started, count => drained += count).ConfigureAwait(false)
+            : LingerEnd.Reset;
 
         if (end is LingerEnd.TimeLimit or LingerEnd.IdleLimit or LingerEnd.ByteLimit)
         {

@@ -17,12 +17,18 @@ internal sealed class HalfCloseOutput
 
     private readonly Socket _socket;
     private readonly Pipe _pipe;
+    private readonly bool _finWhenDone;
     private List<ArraySegment<byte>>? _segments;
     private volatile bool _failed;
+    private volatile bool _finSent;
 
-    public HalfCloseOutput(Socket socket, MemoryPool<byte> pool)
+    /// <param name="socket">The connection's socket.</param>
+    /// <param name="pool">Kestrel's memory pool.</param>
+    /// <param name="finWhenDone">Send FIN as soon as the last byte is sent (the start of a lingering close).</param>
+    public HalfCloseOutput(Socket socket, MemoryPool<byte> pool, bool finWhenDone)
     {
         _socket = socket;
+        _finWhenDone = finWhenDone;
         _pipe = new Pipe(new PipeOptions(
             pool,
             readerScheduler: PipeScheduler.ThreadPool,
@@ -38,8 +44,31 @@ internal sealed class HalfCloseOutput
     /// <summary>Completes when every byte written before the writer completed is in the socket's send buffer, or sending failed.</summary>
     public Task Sending { get; private set; }
 
-    /// <summary>Whether a send failed (reset by the client, or the socket closed under it).</summary>
+    /// <summary>Whether a send failed, or the output was completed with an error (an abort): no graceful close then.</summary>
     public bool Failed => _failed;
+
+    /// <summary>Whether FIN was sent after the last byte.</summary>
+    public bool FinSent => _finSent;
+
+    /// <summary>Sends FIN, once; false when the socket is already gone.</summary>
+    public bool SendFin()
+    {
+        if (_finSent)
+        {
+            return true;
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+            _finSent = true;
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
 
     public void Start() => Sending = SendLoopAsync();
 
@@ -63,9 +92,16 @@ internal sealed class HalfCloseOutput
                     break;
                 }
             }
+
+            // Every response byte is in the socket's send buffer: the FIN goes out now, as early as the transport's would.
+            if (_finWhenDone)
+            {
+                SendFin();
+            }
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        catch (Exception)
         {
+            // A failed send (reset, socket closed under it), or the writer completed with an error (an abort).
             _failed = true;
         }
         finally

@@ -1,0 +1,20 @@
+namespace HalfClose.Kestrel.Benchmarks.Load;
+
+/// <summary>The servers of the load run. Each runs in a process of its own so that its memory can be read alone.</summary>
+internal enum HostKind
+{
+    /// <summary>Plain Kestrel: the trivial GET / handler, no policy. Also the origin behind the proxies.</summary>
+    Kestrel,
+
+    /// <summary>The same with <c>builder.WebHost.UseHalfClosePolicy()</c>.</summary>
+    KestrelPolicy,
+
+    /// <summary>YARP on Kestrel in front of the origin, no policy.</summary>
+    Yarp,
+
+    /// <summary>The same with <c>builder.WebHost.UseHalfClosePolicy()</c>.</summary>
+    YarpPolicy,
+
+    /// <summary>HAProxy in front of the origin (optional; when the haproxy binary is there).</summary>
+    HaProxy,
+}

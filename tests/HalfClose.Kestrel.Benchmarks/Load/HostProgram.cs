@@ -1,0 +1,96 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Configuration;
+
+namespace HalfClose.Kestrel.Benchmarks.Load;
+
+/// <summary>
+/// The child process side: <c>host KIND [ORIGIN_URL]</c> starts one server on 127.0.0.1:0, prints
+/// <see cref="ReadyPrefix"/> and its address, and runs until its standard input closes.
+/// </summary>
+internal static class HostProgram
+{
+    public const string ReadyPrefix = "LISTENING ";
+
+    private static readonly byte[] Body = "Hello, half-close!\n"u8.ToArray();
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        HostKind? kind = args.Length > 0 ? HostKinds.Parse(args[0]) : null;
+        var valid = kind switch
+        {
+            HostKind.Kestrel or HostKind.KestrelPolicy => args.Length == 1,
+            HostKind.Yarp or HostKind.YarpPolicy => args.Length == 2,
+            _ => false,
+        };
+        if (!valid)
+        {
+            await Console.Error.WriteLineAsync("usage: host kestrel|kestrel+policy | host yarp|yarp+policy ORIGIN_URL");
+            return 2;
+        }
+
+        await using var app = Build(kind!.Value, args.Length > 1 ? args[1] : null);
+        await app.StartAsync();
+        Console.WriteLine(ReadyPrefix + app.Urls.First());
+
+        // The runner closes our standard input to stop us (and it closes when the runner dies).
+        await Console.In.ReadToEndAsync();
+        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await app.StopAsync(stopping.Token);
+        return 0;
+    }
+
+    private static WebApplication Build(HostKind kind, string? originUrl)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
+        builder.Logging.ClearProviders();
+        if (HostKinds.HasPolicy(kind))
+        {
+            builder.WebHost.UseHalfClosePolicy();
+        }
+
+        if (originUrl is not null)
+        {
+            builder.Services.AddReverseProxy().LoadFromMemory([Route], [Cluster(originUrl)]);
+        }
+
+        var app = builder.Build();
+        if (originUrl is not null)
+        {
+            app.MapReverseProxy();
+        }
+        else
+        {
+            app.MapGet("/", Hello);
+        }
+
+        return app;
+    }
+
+    private static RouteConfig Route => new()
+    {
+        RouteId = "all",
+        ClusterId = "origin",
+        Match = new RouteMatch { Path = "{**catch-all}" },
+    };
+
+    private static ClusterConfig Cluster(string originUrl) => new()
+    {
+        ClusterId = "origin",
+        Destinations = new Dictionary<string, DestinationConfig> { ["origin"] = new() { Address = originUrl } },
+    };
+
+    /// <summary>The trivial handler; with a Content-Length, which the load client's keep-alive reader relies on.</summary>
+    private static Task Hello(HttpContext context)
+    {
+        context.Response.ContentType = "text/plain";
+        context.Response.ContentLength = Body.Length;
+        return context.Response.Body.WriteAsync(Body, context.RequestAborted).AsTask();
+    }
+}

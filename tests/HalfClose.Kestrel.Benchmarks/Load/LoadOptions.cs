@@ -1,0 +1,59 @@
+using System.Globalization;
+
+namespace HalfClose.Kestrel.Benchmarks.Load;
+
+/// <summary>The load run's settings: <c>load [--seconds=N] [--rounds=N] [--warmup=N] [--connections=N] ...</c>.</summary>
+internal sealed record LoadOptions
+{
+    public TimeSpan Round { get; init; } = TimeSpan.FromSeconds(2);
+
+    public int Rounds { get; init; } = 3;
+
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Concurrent client connections (keep-alive) or workers (one connection per request).</summary>
+    public int Connections { get; init; } = 16;
+
+    /// <summary>At most this many requests per host per round, whatever the time left.</summary>
+    public int MaxRequests { get; init; } = 1_000_000;
+
+    public bool ServerGc { get; init; } = true;
+
+    public HaProxyMode HaProxy { get; init; } = HaProxyMode.Auto;
+
+    public IReadOnlyList<Workload> Workloads { get; init; } = Enum.GetValues<Workload>();
+
+    public const string Usage =
+        "load [--seconds=2] [--rounds=3] [--warmup=2] [--connections=16] [--max-requests=1000000] " +
+        "[--gc=server|workstation] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close]";
+
+    public static LoadOptions Parse(IEnumerable<string> args)
+    {
+        var options = new LoadOptions();
+        foreach (var arg in args)
+        {
+            var (name, value) = arg.Split('=', 2) is [var n, var v] ? (n, v) : throw Bad(arg);
+            options = name switch
+            {
+                "--seconds" => options with { Round = TimeSpan.FromSeconds(Positive(value, max: 60)) },
+                "--rounds" => options with { Rounds = (int)Positive(value, max: 20) },
+                "--warmup" => options with { Warmup = TimeSpan.FromSeconds(Positive(value, max: 60)) },
+                "--connections" => options with { Connections = (int)Positive(value, max: 1000) },
+                "--max-requests" => options with { MaxRequests = (int)Positive(value, max: 100_000_000) },
+                "--gc" => options with { ServerGc = value switch { "server" => true, "workstation" => false, _ => throw Bad(arg) } },
+                "--haproxy" => options with { HaProxy = Enum.TryParse<HaProxyMode>(value, ignoreCase: true, out var mode) ? mode : throw Bad(arg) },
+                "--workloads" => options with { Workloads = [.. value.Split(',').Select(Load.Workloads.Parse)] },
+                _ => throw Bad(arg),
+            };
+        }
+
+        return options;
+    }
+
+    private static double Positive(string value, double max) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number > 0 && number <= max
+            ? number
+            : throw new ArgumentException($"'{value}' is not a number in (0, {max}].");
+
+    private static ArgumentException Bad(string arg) => new($"Unknown option '{arg}'. Usage: {Usage}");
+}
