@@ -1,6 +1,8 @@
 using System.Net;
-using System.Net.Sockets;
+using System.Diagnostics.Metrics;
 using HalfClose.Kestrel.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace HalfClose.Kestrel.Tests;
 
@@ -9,6 +11,9 @@ public sealed class LingerTests
 {
     private const long FiftyMegabytes = 50L * 1024 * 1024;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private static MetricCollector<long> Collect(TestServers servers, string instrument) =>
+        new(servers.PolicyServices.GetRequiredService<IMeterFactory>(), "HalfClose.Kestrel", instrument);
 
     private static Dictionary<string, string?> Linger(string mode, string? maxBytes = null, string? time = null, string? timeout = null)
     {
@@ -54,6 +59,22 @@ public sealed class LingerTests
     [Theory]
     [InlineData(Front.Kestrel)]
     [InlineData(Front.Yarp)]
+    public async Task HttpsClientUploads50MB_Early413_Drain_Gets413(Front front)
+    {
+        // The policy sits before UseHttps(): it drains the TLS records below the TLS layer.
+        await using var servers = await TestServers.StartAsync(front, tls: true);
+        using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = TestCertificate.Validate } };
+        using var client = new HttpClient(handler) { Timeout = Bound };
+
+        using var response = await client.PostAsync(new Uri($"https://127.0.0.1:{servers.TlsPort}/upload-rejected"), new RepeatedContent(FiftyMegabytes));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.TlsPort, TimeSpan.FromSeconds(10)));
+    }
+
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
     public async Task HttpClientUploads50MB_Early413_LingerOff_BrokenPipeAsWithoutPolicy(Front front)
     {
         await using var servers = await TestServers.StartAsync(front, Linger("Off"));
@@ -71,14 +92,19 @@ public sealed class LingerTests
     public async Task RawUpload50MB_Early413_Drain_SendCompletes_Reads413ThenFin(Front front)
     {
         await using var servers = await TestServers.StartAsync(front);
+        using var lingers = Collect(servers, "halfclose.lingers");
+        using var drained = Collect(servers, "halfclose.linger.drained");
 
         var upload = await RawUpload.RunAsync(servers.Port, FiftyMegabytes, finAfterSend: true);
+        await lingers.WaitForMeasurementsAsync(1, Bound);
 
         Assert.Null(upload.SendError);
         Assert.Equal(FiftyMegabytes, upload.Sent);
         Assert.Equal(Ending.Fin, upload.Ending);
         Assert.Equal([413], upload.Result.StatusCodes);
         Assert.Equal(1, HttpText.CompleteResponses(upload.Result.Text));
+        Assert.Equal("client_closed", Assert.Single(lingers.GetMeasurementSnapshot()).Tags["halfclose.linger.end"]);
+        Assert.InRange(drained.GetMeasurementSnapshot().Sum(m => m.Value), 1, FiftyMegabytes);
         Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
     }
 
@@ -86,8 +112,7 @@ public sealed class LingerTests
     public async Task RawUpload50MB_Early413_Drain64KiBCap_ClosedOnceCapPassed()
     {
         await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Drain", maxBytes: "65536"));
-        using var drained = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
-            servers.PolicyServices.GetService(typeof(System.Diagnostics.Metrics.IMeterFactory)) as System.Diagnostics.Metrics.IMeterFactory, "HalfClose.Kestrel", "halfclose.lingers");
+        using var drained = Collect(servers, "halfclose.lingers");
 
         var upload = await RawUpload.RunAsync(servers.Port, FiftyMegabytes, finAfterSend: true);
 
@@ -135,6 +160,7 @@ public sealed class LingerTests
         Assert.Equal([200], result.StatusCodes);
         Assert.Equal(1, HttpText.CompleteResponses(result.Text));
         Assert.Contains("hello", result.Text, StringComparison.Ordinal);
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -167,6 +193,8 @@ public sealed class LingerTests
         Assert.Equal(Ending.Fin, result.Ending);
         Assert.Empty(result.Bytes);
         Assert.True(result.Elapsed < TimeSpan.FromSeconds(1), result.ToString());
+        await client.DisposeAsync();
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

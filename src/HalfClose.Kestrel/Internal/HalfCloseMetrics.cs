@@ -34,27 +34,26 @@ internal sealed class HalfCloseMetrics
             "halfclose.linger.drained", "By", "Bytes read and discarded by lingering closes.");
     }
 
+    /// <summary>One server close while the client might still send; the count goes last, after its duration and bytes.</summary>
     public void Linger(LingerEnd end, TimeSpan duration, long drained)
     {
         var tag = LingerTag(end);
+        if (end != LingerEnd.Rejected)
+        {
+            if (_lingerDuration.Enabled)
+            {
+                _lingerDuration.Record(duration.TotalSeconds, tag);
+            }
+
+            if (_lingerDrained.Enabled && drained > 0)
+            {
+                _lingerDrained.Add(drained, tag);
+            }
+        }
+
         if (_lingers.Enabled)
         {
             _lingers.Add(1, tag);
-        }
-
-        if (end == LingerEnd.Rejected)
-        {
-            return;
-        }
-
-        if (_lingerDuration.Enabled)
-        {
-            _lingerDuration.Record(duration.TotalSeconds, tag);
-        }
-
-        if (_lingerDrained.Enabled && drained > 0)
-        {
-            _lingerDrained.Add(drained, tag);
         }
     }
 
