@@ -105,6 +105,7 @@ public sealed class LingerTests
         Assert.Equal(1, HttpText.CompleteResponses(upload.Result.Text));
         Assert.Equal("client_closed", Assert.Single(lingers.GetMeasurementSnapshot()).Tags["halfclose.linger.end"]);
         Assert.InRange(drained.GetMeasurementSnapshot().Sum(m => m.Value), 1, FiftyMegabytes);
+        Assert.Contains(servers.Logs.GetSnapshot(), log => log.Id.Id == 10 && log.Id.Name == "LingerEnded" && log.Message.Contains("ClientClosed", StringComparison.Ordinal));
         Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
     }
 

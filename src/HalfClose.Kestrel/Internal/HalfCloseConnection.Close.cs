@@ -61,19 +61,27 @@ internal sealed partial class HalfCloseConnection
         }
 
         var input = _input.Inner;
-        if (input.TryRead(out var result))
+        try
         {
-            var unread = !result.Buffer.IsEmpty;
-            input.AdvanceTo(result.Buffer.Start);
-            if (result.IsCompleted)
+            if (input.TryRead(out var result))
             {
-                return false;
-            }
+                var unread = !result.Buffer.IsEmpty;
+                input.AdvanceTo(result.Buffer.Start);
+                if (result.IsCompleted)
+                {
+                    return false;
+                }
 
-            if (unread)
-            {
-                return true;
+                if (unread)
+                {
+                    return true;
+                }
             }
+        }
+        catch (InvalidOperationException)
+        {
+            // A layer above (TLS) left a read outstanding: the input is not ours to drain; let the transport close it.
+            return false;
         }
 
         try

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace HalfClose.Kestrel.Internal;
 
@@ -13,8 +14,13 @@ namespace HalfClose.Kestrel.Internal;
 /// With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open: the policy reads
 /// and discards from it during a lingering close.
 /// </remarks>
-internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null, bool keepInnerOpen = false) : PipeReader
+internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null, bool keepInnerOpen = false)
+    : PipeReader, IValueTaskSource<ReadResult>
 {
+    // A pending read completes through this source: no state machine, no allocation (one read is outstanding at a time).
+    private ManualResetValueTaskSourceCore<ReadResult> _pendingRead;
+    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _innerRead;
+    private Action? _onInnerRead;
     private ReadOnlySequence<byte> _hiddenBuffer;
     private bool _hiding;
     private bool _endExamined;
@@ -42,8 +48,18 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
         }
 
         _awaitingData = true;
-        return AwaitRead(read);
+        _pendingRead.Reset();
+        _innerRead = read.ConfigureAwait(false).GetAwaiter();
+        _innerRead.UnsafeOnCompleted(_onInnerRead ??= OnInnerRead);
+        return new ValueTask<ReadResult>(this, _pendingRead.Version);
     }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _pendingRead.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _pendingRead.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _pendingRead.OnCompleted(continuation, state, token, flags);
 
     public override bool TryRead(out ReadResult result)
     {
@@ -83,17 +99,24 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
 
     public override ValueTask CompleteAsync(Exception? exception = null) => keepInnerOpen ? default : inner.CompleteAsync(exception);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> read)
+    private void OnInnerRead()
     {
+        ReadResult result;
         try
         {
-            return Reveal(await read.ConfigureAwait(false));
+            result = Reveal(_innerRead.GetResult());
         }
-        finally
+        catch (Exception ex)
         {
             _awaitingData = false;
+            _innerRead = default;
+            _pendingRead.SetException(ex);
+            return;
         }
+
+        _awaitingData = false;
+        _innerRead = default;
+        _pendingRead.SetResult(result);
     }
 
     private ReadResult Reveal(ReadResult result)
