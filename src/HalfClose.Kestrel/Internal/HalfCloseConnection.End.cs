@@ -24,7 +24,13 @@ internal sealed partial class HalfCloseConnection
             {
                 if (fromInput && _phaseTentative)
                 {
-                    _phase = CurrentPhase(fromInput: true);
+                    // The guess was "a request between parsing and the application": wrong only if Kestrel was still
+                    // parsing a partial request. A request served since leaves nothing unread, and the guess stands.
+                    if (_input.RemainderAtEnd == InputRemainder.Partial && Volatile.Read(ref _request) is null)
+                    {
+                        _phase = FinPhase.RequestHeaders;
+                    }
+
                     _phaseTentative = false;
                 }
 
