@@ -56,14 +56,15 @@ public sealed class SampleProxy : IAsyncDisposable
             });
         }
 
-        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        // AddHalfClosePolicy: route metadata "HalfClose.ClientFin" validated at load.
+        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy")).AddHalfClosePolicy();
         builder.Services.AddSingleton<HalfCloseStats>();
         var app = builder.Build();
 
         // Listening from the start, before the first connection.
         var stats = app.Services.GetRequiredService<HalfCloseStats>();
         app.MapGet("/halfclose/stats", () => stats.Snapshot());
-        app.MapReverseProxy();
+        app.MapReverseProxy().WithHalfClosePolicyFromRouteMetadata();
         try
         {
             await app.StartAsync();

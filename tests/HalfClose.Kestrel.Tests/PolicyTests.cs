@@ -45,6 +45,20 @@ public sealed class PolicyTests
         Assert.Equal(expected, action);
     }
 
+    [Theory]
+    [InlineData(ClientFinMode.Serve, null, ClientFinMode.Abort, false, true)]
+    [InlineData(ClientFinMode.Serve, null, ClientFinMode.Abort, true, true)]
+    [InlineData(ClientFinMode.Abort, ClientFinMode.Abort, ClientFinMode.Serve, false, false)]
+    [InlineData(ClientFinMode.Abort, ClientFinMode.Abort, ClientFinMode.Serve, true, false)]
+    public void OnClientFin_EndpointPolicy_ReplacesConnectionPolicyOnBothTransports(
+        ClientFinMode clientFin, ClientFinMode? tlsClientFin, ClientFinMode endpoint, bool isTls, bool aborts)
+    {
+        var policy = HalfClosePolicy.From(new HalfClosePolicyOptions { ClientFin = clientFin, TlsClientFin = tlsClientFin });
+
+        Assert.Equal(aborts ? FinAction.Abort : FinAction.Serve, policy.OnClientFin(isTls, isMultiplexed: false, endpoint));
+        Assert.Equal(FinAction.Bypass, policy.OnClientFin(isTls, isMultiplexed: true, endpoint));
+    }
+
     [Fact]
     public void Defaults_ServeEverything_ThirtySecondTimeout()
     {

@@ -49,6 +49,28 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         }
     }
 
+    /// <summary>
+    /// The client-FIN policy of the endpoint whose request is in flight (<see cref="IHalfClosePolicyMetadata"/>), if any.
+    /// Read from another thread as the FIN arrives: a request that has just ended reads as none.
+    /// </summary>
+    private ClientFinMode? EndpointClientFin()
+    {
+        if (Volatile.Read(ref _request) is not { } request)
+        {
+            return null;
+        }
+
+        try
+        {
+            return request.GetEndpoint()?.Metadata.GetMetadata<IHalfClosePolicyMetadata>()?.ClientFin;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended and its context was reset meanwhile: no request is in flight.
+            return null;
+        }
+    }
+
     private void SignalHalfClosed()
     {
         _clientHalfClosed = true;

@@ -144,7 +144,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
                 return;
             }
 
-            var action = _policy.OnClientFin(_isTls, IsMultiplexed(_connection));
+            var action = _policy.OnClientFin(_isTls, IsMultiplexed(_connection), EndpointClientFin());
             switch (action)
             {
                 case FinAction.Bypass:

@@ -30,15 +30,18 @@ internal sealed record HalfClosePolicy(
     public static TransportEnd Classify(TcpState state) =>
         state == TcpState.CloseWait ? TransportEnd.ClientFin : TransportEnd.Closed;
 
-    /// <summary>What to do with the client's FIN on this connection.</summary>
-    public FinAction OnClientFin(bool isTls, bool isMultiplexed)
+    /// <summary>
+    /// What to do with the client's FIN on this connection; <paramref name="endpointClientFin"/>, the policy of the endpoint
+    /// whose request is in flight (<see cref="IHalfClosePolicyMetadata"/>), replaces the connection's for cleartext and TLS alike.
+    /// </summary>
+    public FinAction OnClientFin(bool isTls, bool isMultiplexed, ClientFinMode? endpointClientFin = null)
     {
         if (isMultiplexed)
         {
             return FinAction.Bypass;
         }
 
-        var mode = isTls ? TlsClientFin : ClientFin;
+        var mode = endpointClientFin ?? (isTls ? TlsClientFin : ClientFin);
         if (mode == ClientFinMode.Abort)
         {
             return FinAction.Abort;

@@ -12,12 +12,18 @@ public static class OriginApp
         app.MapGet("/", () => "hello");
 
         // Waits ms milliseconds, unless the request is aborted first.
-        app.MapGet("/slow", async (HttpContext context, int ms, string id) =>
+        async Task<string> Slow(HttpContext context, int ms, string id)
         {
             using var registration = Watch(context, probe, id);
             await Task.Delay(ms, context.RequestAborted);
             return $"slow {id} done";
-        });
+        }
+
+        app.MapGet("/slow", Slow);
+
+        // The same, with an endpoint's own client-FIN policy (where the policy runs in this application).
+        app.MapGet("/policy/serve/slow", Slow).WithHalfClosePolicy(ClientFinMode.Serve);
+        app.MapGet("/policy/abort/slow", Slow).WithHalfClosePolicy(ClientFinMode.Abort);
 
         // Never finishes on its own: only an abort ends it.
         app.MapGet("/hang", async (HttpContext context, string id) =>

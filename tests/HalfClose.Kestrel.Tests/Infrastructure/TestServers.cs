@@ -54,7 +54,13 @@ public sealed class TestServers : IAsyncDisposable
     /// <param name="halfClose">The HalfClose section.</param>
     /// <param name="tls">Listen with TLS too.</param>
     /// <param name="h2cOnly">The cleartext endpoint speaks HTTP/2 only (h2c prior knowledge).</param>
-    public static async Task<TestServers> StartAsync(Front front, IDictionary<string, string?>? halfClose = null, bool tls = false, bool h2cOnly = false)
+    /// <param name="proxyArgs">More command-line configuration for the proxy (routes); ignored for <see cref="Front.Kestrel"/>.</param>
+    public static async Task<TestServers> StartAsync(
+        Front front,
+        IDictionary<string, string?>? halfClose = null,
+        bool tls = false,
+        bool h2cOnly = false,
+        IEnumerable<string>? proxyArgs = null)
     {
         var probe = new Probe();
         if (front == Front.Kestrel)
@@ -72,6 +78,7 @@ public sealed class TestServers : IAsyncDisposable
             $"--ReverseProxy:Clusters:demo:Destinations:origin:Address={origin.Urls.First()}",
         };
         args.AddRange((halfClose ?? new Dictionary<string, string?>()).Select(kv => $"--HalfClose:{kv.Key}={kv.Value}"));
+        args.AddRange(proxyArgs ?? []);
         if (tls)
         {
             args.AddRange(

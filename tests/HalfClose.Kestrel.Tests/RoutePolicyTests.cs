@@ -1,0 +1,194 @@
+using HalfClose.Kestrel.Sample;
+using HalfClose.Kestrel.Tests.Infrastructure;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>
+/// Per-route client-FIN policy: YARP route metadata (<c>HalfClose.ClientFin</c>) and the endpoint convention
+/// (<c>WithHalfClosePolicy</c>) decide for a FIN that arrives while one of their requests is in flight.
+/// </summary>
+public sealed class RoutePolicyTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    /// <summary>Well under the 5 s the handler would take: the abort reached the origin, not the handler's end.</summary>
+    private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(4);
+
+    private static Dictionary<string, string?> Policy(string clientFin) => new() { ["ClientFin"] = clientFin };
+
+    /// <summary>Two more routes on the proxy, chosen by an X-Route header, each with its own HalfClose.ClientFin.</summary>
+    private static string[] TwoRoutes(string serveValue = "Serve", string abortValue = "Abort") =>
+    [
+        .. Route("serve-route", serveValue),
+        .. Route("abort-route", abortValue),
+    ];
+
+    private static string[] Route(string name, string clientFin) =>
+    [
+        $"--ReverseProxy:Routes:{name}:ClusterId=demo",
+        $"--ReverseProxy:Routes:{name}:Order=-1",
+        $"--ReverseProxy:Routes:{name}:Match:Path={{**catch-all}}",
+        $"--ReverseProxy:Routes:{name}:Match:Headers:0:Name=X-Route",
+        $"--ReverseProxy:Routes:{name}:Match:Headers:0:Values:0={name}",
+        $"--ReverseProxy:Routes:{name}:Metadata:HalfClose.ClientFin={clientFin}",
+    ];
+
+    private static string Get(string target, string? route = null) =>
+        $"GET {target} HTTP/1.1\r\nHost: test\r\n{(route is null ? "" : $"X-Route: {route}\r\n")}\r\n";
+
+    [Theory]
+    [InlineData("Serve")]
+    [InlineData("Abort")]
+    public async Task YarpRouteMetadata_FinDuringRequest_ServeRouteAnswers(string connectionPolicy)
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(connectionPolicy), proxyArgs: TwoRoutes());
+
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync(Get("/slow?ms=400&id=s", "serve-route"));
+        await servers.Probe.Started("s").WaitAsync(Bound);
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal([200], result.StatusCodes);
+        Assert.Contains("slow s done", result.Text, StringComparison.Ordinal);
+        Assert.False(servers.Probe.WasAborted("s"));
+    }
+
+    [Theory]
+    [InlineData("Serve")]
+    [InlineData("Abort")]
+    public async Task YarpRouteMetadata_FinDuringRequest_AbortRouteCancelsDestinationRequest(string connectionPolicy)
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(connectionPolicy), proxyArgs: TwoRoutes());
+
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync(Get("/slow?ms=5000&id=a", "abort-route"));
+        await servers.Probe.Started("a").WaitAsync(Bound);
+        var finSent = System.Diagnostics.Stopwatch.StartNew();
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+        await servers.Probe.Aborted("a").WaitAsync(Bound);
+
+        Assert.NotEqual(Ending.StillOpen, result.Ending);
+        Assert.Empty(result.Bytes);
+        Assert.True(finSent.Elapsed < Prompt, $"The origin's request was aborted {finSent.Elapsed.TotalMilliseconds:0} ms after the FIN.");
+    }
+
+    [Fact]
+    public async Task YarpRouteMetadata_FinDuringRequestOfRouteWithoutMetadata_ConnectionPolicyApplies()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy("Abort"), proxyArgs: TwoRoutes());
+
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync(Get("/slow?ms=5000&id=c"));
+        await servers.Probe.Started("c").WaitAsync(Bound);
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+
+        Assert.Empty(result.Bytes);
+        await servers.Probe.Aborted("c").WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task YarpRouteMetadata_ServeRouteThenAbortRouteOnOneConnection_EachRequestGetsItsRoutesPolicy()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy("Serve"), proxyArgs: TwoRoutes());
+
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync(Get("/slow?ms=10&id=first", "serve-route"));
+        var first = await client.ReadResponsesAsync(1);
+        await client.SendAsync(Get("/slow?ms=5000&id=second", "abort-route"));
+        await servers.Probe.Started("second").WaitAsync(Bound);
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+
+        Assert.Contains("slow first done", first, StringComparison.Ordinal);
+        Assert.Empty(result.Bytes);
+        await servers.Probe.Aborted("second").WaitAsync(Bound);
+    }
+
+    [Theory]
+    [InlineData("Sometimes")]
+    [InlineData("1")]
+    [InlineData("")]
+    public async Task YarpRouteMetadata_UnknownValue_StartFailsNamingRouteAndValue(string value)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestServers.StartAsync(Front.Yarp, Policy("Serve"), proxyArgs: TwoRoutes(abortValue: value)));
+
+        var messages = Messages(error);
+        Assert.Contains("Route 'abort-route': metadata 'HalfClose.ClientFin' must be one of Serve, Abort; got '" + value + "'.", messages, StringComparison.Ordinal);
+        Assert.DoesNotContain("serve-route", messages, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("serve")]
+    [InlineData(" ABORT ")]
+    public async Task YarpRouteMetadata_ValueInAnyCase_Accepted(string value)
+    {
+        await using var proxy = await SampleProxy.StartAsync(
+        [
+            "--urls=http://127.0.0.1:0",
+            "--ReverseProxy:Clusters:demo:Destinations:origin:Address=http://127.0.0.1:1",
+            .. Route("cased", value),
+        ]);
+
+        Assert.NotEmpty(proxy.Urls);
+    }
+
+    [Theory]
+    [InlineData("Serve")]
+    [InlineData("Abort")]
+    public async Task EndpointConvention_FinDuringRequest_AbortEndpointAborts(string connectionPolicy)
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Policy(connectionPolicy));
+
+        var abortTask = RunAsync("/policy/abort/slow?ms=5000&id=a", "a");
+        var serveTask = RunAsync("/policy/serve/slow?ms=400&id=s", "s");
+        var abort = await abortTask;
+        var serve = await serveTask;
+
+        Assert.Empty(abort.Bytes);
+        await servers.Probe.Aborted("a").WaitAsync(Bound);
+        Assert.Equal(Ending.Fin, serve.Ending);
+        Assert.Equal([200], serve.StatusCodes);
+        Assert.Contains("slow s done", serve.Text, StringComparison.Ordinal);
+        Assert.False(servers.Probe.WasAborted("s"));
+
+        async Task<RawResult> RunAsync(string target, string id)
+        {
+            await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+            await client.SendAsync(Get(target));
+            await servers.Probe.Started(id).WaitAsync(Bound);
+            client.HalfClose();
+            return await client.ReadToEndAsync();
+        }
+    }
+
+    [Fact]
+    public void EndpointConvention_UndefinedMode_Throws() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HalfClosePolicyAttribute((ClientFinMode)7));
+
+    private static string Messages(Exception error)
+    {
+        var all = new List<string>();
+        Collect(error);
+        return string.Join(" | ", all);
+
+        void Collect(Exception e)
+        {
+            all.Add(e.Message);
+            if (e is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions)
+                {
+                    Collect(inner);
+                }
+            }
+            else if (e.InnerException is { } inner)
+            {
+                Collect(inner);
+            }
+        }
+    }
+}
