@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -19,6 +20,9 @@ public static class DemoOrigin
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+
+        // The origin serves half-closed connections too: the WebSocket echo answers after the client's FIN reaches it.
+        builder.WebHost.UseHalfClosePolicy();
         var app = builder.Build();
         app.MapGet("/", () => "Hello from the demo origin, through the half-close proxy.\n");
         app.MapGet("/slow", async (int? ms, CancellationToken aborted) =>
@@ -31,6 +35,28 @@ public static class DemoOrigin
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
             return $"Received {body.Length} characters.\n";
+        });
+
+        // A WebSocket-style upgrade, echoed on the raw stream; at the client's end (its FIN, through the proxy), a last line.
+        app.MapGet("/ws", async (HttpContext context) =>
+        {
+            if (context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true } upgrade)
+            {
+                return Results.BadRequest("Send Connection: Upgrade and Upgrade: websocket.\n");
+            }
+
+            await using var stream = await upgrade.UpgradeAsync();
+            var buffer = new byte[4096];
+            long total = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                total += read;
+                await stream.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+            }
+
+            await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"The demo origin saw your FIN after {total} bytes. Bye.\n"), context.RequestAborted);
+            return Results.Empty;
         });
         await app.StartAsync();
         return app;

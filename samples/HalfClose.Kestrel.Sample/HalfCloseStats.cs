@@ -12,12 +12,13 @@ public sealed class HalfCloseStats : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, double> _totals = new();
 
-    /// <summary>Starts listening to the meter.</summary>
-    public HalfCloseStats()
+    /// <summary>Starts listening to the meter of the application whose <paramref name="meterFactory"/> this is (not the demo origin's).</summary>
+    /// <param name="meterFactory">The application's meter factory.</param>
+    public HalfCloseStats(IMeterFactory meterFactory)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "HalfClose.Kestrel")
+            if (instrument.Meter.Name == "HalfClose.Kestrel" && ReferenceEquals(instrument.Meter.Scope, meterFactory))
             {
                 listener.EnableMeasurementEvents(instrument);
             }

@@ -19,4 +19,32 @@ public sealed class SampleTests
         Assert.Equal([200], result.StatusCodes);
         Assert.Contains("Hello from the demo origin", result.Text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Sample_WebSocketRoute_ClientHalfCloses_EchoThenOriginsLastLineThenFin()
+    {
+        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"]);
+
+        var result = await RawHttpClient.SendAndHalfCloseAsync(
+            TestServers.PortOf(proxy.Urls.First()),
+            "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nhello\n");
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.StartsWith("HTTP/1.1 101 ", result.Text, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nhello\nThe demo origin saw your FIN after 6 bytes. Bye.\n", result.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sample_AbortDemoRoute_FinDuringRequest_NoBytes()
+    {
+        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"]);
+        var port = TestServers.PortOf(proxy.Urls.First());
+
+        var aborted = await RawHttpClient.SendAndHalfCloseAsync(port, "GET /abort/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n");
+        var served = await RawHttpClient.SendAndHalfCloseAsync(port, "GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        Assert.Empty(aborted.Bytes);
+        Assert.Equal([200], served.StatusCodes);
+    }
 }

@@ -1,6 +1,7 @@
 using HalfClose.Kestrel;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace HalfClose.Kestrel.Tests.Infrastructure;
 
@@ -69,6 +70,43 @@ public static class OriginApp
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             return context.Response.WriteAsync("too large");
+        });
+
+        // A WebSocket-style upgrade answered on the raw stream. mode=reply: read to the end (the peer's FIN), answer with what
+        // arrived, and close (hold=true: then wait for an abort instead). mode=first: send first and close without reading.
+        app.MapGet("/ws", async (HttpContext context, string id, string? mode, bool? hold) =>
+        {
+            var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+            if (upgrade is not { IsUpgradableRequest: true })
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return;
+            }
+
+            using var registration = Watch(context, probe, id);
+            await using var stream = await upgrade.UpgradeAsync();
+            if (mode == "first")
+            {
+                await stream.WriteAsync(System.Text.Encoding.Latin1.GetBytes($"origin {id} first"), context.RequestAborted);
+                return;
+            }
+
+            var received = new MemoryStream();
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
+
+            probe.OnEnded(id);
+            var text = System.Text.Encoding.Latin1.GetString(received.ToArray());
+            await stream.WriteAsync(System.Text.Encoding.Latin1.GetBytes($"origin {id} got [{text}]"), context.RequestAborted);
+            await stream.FlushAsync(context.RequestAborted);
+            if (hold == true)
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
         });
 
         app.MapGet("/feature", (HttpContext context) =>

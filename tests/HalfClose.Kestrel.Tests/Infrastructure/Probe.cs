@@ -7,6 +7,7 @@ public sealed class Probe
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _aborted = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _started = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _ended = new();
 
     /// <summary>Completes when the request's <c>RequestAborted</c> fired.</summary>
     public Task Aborted(string id) => Get(_aborted, id).Task;
@@ -14,9 +15,14 @@ public sealed class Probe
     /// <summary>Completes when the request's handler started.</summary>
     public Task Started(string id) => Get(_started, id).Task;
 
+    /// <summary>Completes when the handler read the end of its input (the peer's FIN, for an upgraded stream).</summary>
+    public Task InputEnded(string id) => Get(_ended, id).Task;
+
     public bool WasAborted(string id) => _aborted.TryGetValue(id, out var tcs) && tcs.Task.IsCompleted;
 
     internal void OnStarted(string id) => Get(_started, id).TrySetResult();
+
+    internal void OnEnded(string id) => Get(_ended, id).TrySetResult();
 
     internal void OnAborted(string id) => Get(_aborted, id).TrySetResult();
 

@@ -55,12 +55,14 @@ public sealed class TestServers : IAsyncDisposable
     /// <param name="tls">Listen with TLS too.</param>
     /// <param name="h2cOnly">The cleartext endpoint speaks HTTP/2 only (h2c prior knowledge).</param>
     /// <param name="proxyArgs">More command-line configuration for the proxy (routes); ignored for <see cref="Front.Kestrel"/>.</param>
+    /// <param name="originPolicy">Behind the proxy, the origin runs the policy too (default <c>Serve</c>): it can answer after a FIN.</param>
     public static async Task<TestServers> StartAsync(
         Front front,
         IDictionary<string, string?>? halfClose = null,
         bool tls = false,
         bool h2cOnly = false,
-        IEnumerable<string>? proxyArgs = null)
+        IEnumerable<string>? proxyArgs = null,
+        bool originPolicy = false)
     {
         var probe = new Probe();
         if (front == Front.Kestrel)
@@ -70,7 +72,7 @@ public sealed class TestServers : IAsyncDisposable
             return new TestServers(app, null, probe, app.Services.GetFakeLogCollector(), app.Urls);
         }
 
-        var origin = await StartOriginAsync(probe, null, withPolicy: false);
+        var origin = await StartOriginAsync(probe, null, withPolicy: originPolicy);
         var args = new List<string>
         {
             "--ReverseProxy:Routes:all:ClusterId=demo",

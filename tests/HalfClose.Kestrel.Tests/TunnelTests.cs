@@ -1,0 +1,112 @@
+using System.Text;
+using HalfClose.Kestrel.Tests.Infrastructure;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>
+/// HTTP/1.1 upgrade tunnels (WebSocket-style) through the YARP sample: the client's half-close reaches the destination
+/// after every byte before it, and the destination's bytes keep reaching the client until it closes. The origin runs the
+/// policy too, so that it can answer after the FIN it receives.
+/// </summary>
+public sealed class TunnelTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    private static string Upgrade(string target) =>
+        $"GET {target} HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+    private static Dictionary<string, string?> Policy(string timeout = "00:00:30") => new() { ["ClientFin"] = "Serve", ["HalfOpenTimeout"] = timeout };
+
+    private static async Task<RawHttpClient> OpenTunnelAsync(TestServers servers, string target, string id)
+    {
+        var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync(Upgrade(target));
+        var head = await ReadHeadAsync(client);
+        Assert.StartsWith("HTTP/1.1 101 ", head, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\n", head, StringComparison.Ordinal);
+        await servers.Probe.Started(id).WaitAsync(Bound);
+        return client;
+    }
+
+    /// <summary>Reads the 101 response's head byte by byte, leaving the tunnel's first bytes unread.</summary>
+    private static async Task<string> ReadHeadAsync(RawHttpClient client)
+    {
+        var head = new StringBuilder();
+        var one = new byte[1];
+        using var timeout = new CancellationTokenSource(Bound);
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            if (await client.Socket.ReceiveAsync(one, System.Net.Sockets.SocketFlags.None, timeout.Token) == 0)
+            {
+                throw new InvalidOperationException($"The connection closed after: {head}");
+            }
+
+            head.Append((char)one[0]);
+        }
+
+        return head.ToString();
+    }
+
+    [Fact]
+    public async Task Tunnel_ClientSendsThenHalfCloses_DestinationGetsFinAndItsReplyReachesClient()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(), originPolicy: true);
+        await using var client = await OpenTunnelAsync(servers, "/ws?id=t", "t");
+
+        await client.SendAsync("ping 1;");
+        await client.SendAsync("ping 2;" + new string('x', 100_000));
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+
+        await servers.Probe.InputEnded("t").WaitAsync(Bound);
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal($"origin t got [ping 1;ping 2;{new string('x', 100_000)}]", result.Text);
+        Assert.False(servers.Probe.WasAborted("t"));
+    }
+
+    [Fact]
+    public async Task Tunnel_DestinationSendsAndCloses_ClientGetsEveryByteThenFin()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(), originPolicy: true);
+        await using var client = await OpenTunnelAsync(servers, "/ws?id=d&mode=first", "d");
+
+        var result = await client.ReadToEndAsync();
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal("origin d first", result.Text);
+    }
+
+    [Fact]
+    public async Task Tunnel_ClientHalfClosedAndDestinationNeverCloses_CutAtHalfOpenTimeout()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(timeout: "00:00:01"), originPolicy: true);
+        await using var client = await OpenTunnelAsync(servers, "/ws?id=h&hold=true", "h");
+
+        await client.SendAsync("hold on");
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+
+        await servers.Probe.InputEnded("h").WaitAsync(Bound);
+        await servers.Probe.Aborted("h").WaitAsync(Bound);
+        Assert.NotEqual(Ending.StillOpen, result.Ending);
+        Assert.Equal("origin h got [hold on]", result.Text);
+        Assert.True(result.Elapsed >= TimeSpan.FromMilliseconds(800), result.ToString());
+    }
+
+    [Fact]
+    public async Task Tunnel_ClientHalfClosesAfterReplyToEachMessage_EachDirectionEndsOnItsOwn()
+    {
+        // The destination answers only after the client's FIN: the bytes it sends then are proof the tunnel stayed open
+        // towards the client after the client's direction ended.
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(), originPolicy: true);
+        await using var client = await OpenTunnelAsync(servers, "/ws?id=e", "e");
+
+        client.HalfClose();
+        await servers.Probe.InputEnded("e").WaitAsync(Bound);
+        var result = await client.ReadToEndAsync();
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal("origin e got []", Encoding.Latin1.GetString(result.Bytes));
+    }
+}
