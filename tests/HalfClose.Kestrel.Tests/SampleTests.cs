@@ -1,5 +1,7 @@
 using HalfClose.Kestrel.Sample;
 using HalfClose.Kestrel.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HalfClose.Kestrel.Tests;
 
@@ -36,15 +38,16 @@ public sealed class SampleTests
     }
 
     [Fact]
-    public async Task Sample_AbortDemoRoute_FinDuringRequest_NoBytes()
+    public async Task Sample_RouteMetadata_BecomesEndpointPolicy()
     {
         await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"]);
-        var port = TestServers.PortOf(proxy.Urls.First());
 
-        var aborted = await RawHttpClient.SendAndHalfCloseAsync(port, "GET /abort/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n");
-        var served = await RawHttpClient.SendAndHalfCloseAsync(port, "GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n");
+        var endpoints = proxy.App.Services.GetRequiredService<EndpointDataSource>().Endpoints;
+        ClientFinMode? Policy(string route) =>
+            endpoints.Single(e => e.DisplayName == route).Metadata.GetMetadata<IHalfClosePolicyMetadata>()?.ClientFin;
 
-        Assert.Empty(aborted.Bytes);
-        Assert.Equal([200], served.StatusCodes);
+        Assert.Equal(ClientFinMode.Abort, Policy("abort-demo"));
+        Assert.Equal(ClientFinMode.Serve, Policy("websocket"));
+        Assert.Null(Policy("all"));
     }
 }
