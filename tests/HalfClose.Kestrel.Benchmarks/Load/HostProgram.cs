@@ -57,13 +57,22 @@ internal static class HostProgram
 
         if (originUrl is not null)
         {
-            builder.Services.AddReverseProxy().LoadFromMemory([Route], [Cluster(originUrl)]);
+            // With the policy, as the sample has it: the YARP integration too (route metadata, tunnel half-close).
+            var proxy = builder.Services.AddReverseProxy().LoadFromMemory([Route], [Cluster(originUrl)]);
+            if (HostKinds.HasPolicy(kind))
+            {
+                proxy.AddHalfClosePolicy();
+            }
         }
 
         var app = builder.Build();
         if (originUrl is not null)
         {
-            app.MapReverseProxy();
+            var endpoints = app.MapReverseProxy();
+            if (HostKinds.HasPolicy(kind))
+            {
+                endpoints.WithHalfClosePolicyFromRouteMetadata();
+            }
         }
         else
         {
