@@ -1,4 +1,9 @@
 using HalfClose.Kestrel.Sample;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using HalfClose.Kestrel.Tests.Infrastructure;
 
 namespace HalfClose.Kestrel.Tests;
@@ -73,6 +78,58 @@ public sealed class RoutePolicyTests
         Assert.NotEqual(Ending.StillOpen, result.Ending);
         Assert.Empty(result.Bytes);
         Assert.True(finSent.Elapsed < Prompt, $"The origin's request was aborted {finSent.Elapsed.TotalMilliseconds:0} ms after the FIN.");
+    }
+
+    [Fact]
+    public async Task YarpRouteMetadata_FinSentWithTheRequest_AbortRouteStillAborts()
+    {
+        // nc -N: the FIN travels with the request, and is seen before routing picks the route; repeated, as it is a race.
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy("Serve"), proxyArgs: TwoRoutes());
+
+        for (var i = 0; i < 20; i++)
+        {
+            var result = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, Get($"/slow?ms=3000&id=n{i}", "abort-route"));
+
+            Assert.NotEqual(Ending.StillOpen, result.Ending);
+            Assert.Empty(result.Bytes);
+        }
+    }
+
+    [Fact]
+    public async Task EndpointConvention_FinDecidedBeforeRouting_AbortEndpointAbortsOnceRouted()
+    {
+        // Routing is held until the FIN has been decided under the connection's Serve: the endpoint's Abort must still apply.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseHalfClosePolicy();
+        await using var app = builder.Build();
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.Use(async (context, next) =>
+        {
+            var fin = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (context.Features.Get<IHalfCloseFeature>()!.ClientHalfClosed.Register(() => fin.TrySetResult()))
+            {
+                await fin.Task.WaitAsync(Bound);
+            }
+
+            await next(context);
+        });
+        app.UseRouting();
+        app.MapGet("/abort-route", async (HttpContext context) =>
+        {
+            using var registration = context.RequestAborted.Register(() => aborted.TrySetResult());
+            await Task.Delay(5000, context.RequestAborted);
+            return "served";
+        }).WithHalfClosePolicy(ClientFinMode.Abort);
+        await app.StartAsync();
+
+        var result = await RawHttpClient.SendAndHalfCloseAsync(TestServers.PortOf(app.Urls.First()), Get("/abort-route"));
+
+        Assert.NotEqual(Ending.StillOpen, result.Ending);
+        Assert.Empty(result.Bytes);
+        await aborted.Task.WaitAsync(Bound);
     }
 
     [Fact]

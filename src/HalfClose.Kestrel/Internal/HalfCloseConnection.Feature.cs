@@ -35,6 +35,28 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     {
         _unreadBody = false;
         Volatile.Write(ref _request, context);
+        if (EndIsClientFin())
+        {
+            // The FIN came with (or before) this request, ahead of routing: hear which endpoint the request gets.
+            context.Features.Set<IEndpointFeature>(new EndpointNotifier(context.Features.Get<IEndpointFeature>(), this));
+        }
+    }
+
+    /// <summary>
+    /// Routing picked the endpoint of a request that started after the FIN. The FIN's decision may have run before, under
+    /// the connection's policy: an endpoint that says <c>Abort</c> aborts now. (An abort already done cannot be undone.)
+    /// </summary>
+    public void OnEndpointSelected(Endpoint? endpoint)
+    {
+        if (endpoint?.Metadata.GetMetadata<IHalfClosePolicyMetadata>() is not { ClientFin: ClientFinMode.Abort }
+            || Volatile.Read(ref _state) != HalfOpen)
+        {
+            return;
+        }
+
+        HalfCloseLog.AbortedOnFin(_shared.Logger, _connection.ConnectionId);
+        SetOutcome(HalfCloseOutcome.Aborted);
+        Forward(HalfCloseOutcome.Aborted);
     }
 
     /// <summary>The request's pipeline has finished; counted when it was answered after the FIN.</summary>
