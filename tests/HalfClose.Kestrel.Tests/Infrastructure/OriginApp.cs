@@ -109,6 +109,42 @@ public static class OriginApp
             }
         });
 
+        // Writes size bytes (Content-Length), chunk bytes at a time, waiting ms milliseconds after each chunk; stops
+        // quietly when the request is aborted. A large or slow response for clients that stop reading or reset.
+        app.MapGet("/stream", async (HttpContext context, long size, int chunk, int ms, string? id) =>
+        {
+            using var registration = id is null ? default : Watch(context, probe, id);
+            context.Response.ContentLength = size;
+            var block = new byte[(int)Math.Min(Math.Max(chunk, 1), Math.Max(size, 1))];
+            block.AsSpan().Fill((byte)'x');
+            try
+            {
+                for (var left = size; left > 0;)
+                {
+                    var count = (int)Math.Min(block.Length, left);
+                    await context.Response.Body.WriteAsync(block.AsMemory(0, count), context.RequestAborted);
+                    left -= count;
+                    if (ms > 0 && left > 0)
+                    {
+                        await Task.Delay(ms, context.RequestAborted);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client is gone: nothing more to write, and nothing to report.
+            }
+            finally
+            {
+                // The token's callbacks run in reverse order on the cancelling thread: when the delay's callback resumes this
+                // handler inline, the registration above is disposed before its callback runs. Report the abort here too.
+                if (id is not null && context.RequestAborted.IsCancellationRequested)
+                {
+                    probe.OnAborted(id);
+                }
+            }
+        });
+
         app.MapGet("/feature", (HttpContext context) =>
         {
             var feature = context.Features.Get<IHalfCloseFeature>();

@@ -5,6 +5,7 @@ namespace HalfClose.Kestrel.Tests.Infrastructure;
 /// <summary>Reads the kernel's TCP socket table (<c>/proc/net/tcp</c>, <c>/proc/net/tcp6</c>).</summary>
 public static class TcpTable
 {
+    public const int Established = 0x01;
     public const int FinWait1 = 0x04;
     public const int FinWait2 = 0x05;
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
@@ -40,6 +41,12 @@ public sealed class TestServers : IAsyncDisposable
     /// <summary>The logs of the host that runs the policy.</summary>
     public FakeLogCollector Logs { get; }
 
+    /// <summary>The origin's port: where the proxy forwards to, or <see cref="Port"/> when Kestrel is the front.</summary>
+    public int OriginPort => PortOf(_origin.Urls.First());
+
+    /// <summary>The logs of the origin: the same as <see cref="Logs"/> when Kestrel is the front.</summary>
+    public FakeLogCollector OriginLogs => _origin.Services.GetFakeLogCollector();
+
     /// <summary>The services of the application that runs the policy.</summary>
     public IServiceProvider PolicyServices => _proxy?.App.Services ?? _origin.Services;
 
@@ -56,19 +63,24 @@ public sealed class TestServers : IAsyncDisposable
     /// <param name="h2cOnly">The cleartext endpoint speaks HTTP/2 only (h2c prior knowledge).</param>
     /// <param name="proxyArgs">More command-line configuration for the proxy (routes); ignored for <see cref="Front.Kestrel"/>.</param>
     /// <param name="originPolicy">Behind the proxy, the origin runs the policy too (default <c>Serve</c>): it can answer after a FIN.</param>
+    /// <param name="shutdownTimeout">The front's <c>HostOptions.ShutdownTimeout</c>; the host's default when null.</param>
     public static async Task<TestServers> StartAsync(
         Front front,
         IDictionary<string, string?>? halfClose = null,
         bool tls = false,
         bool h2cOnly = false,
         IEnumerable<string>? proxyArgs = null,
-        bool originPolicy = false)
+        bool originPolicy = false,
+        TimeSpan? shutdownTimeout = null)
     {
         var probe = new Probe();
+        Action<WebApplicationBuilder>? configureFront = shutdownTimeout is { } timeout
+            ? builder => builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = timeout)
+            : null;
         if (front == Front.Kestrel)
         {
             Action<KestrelServerOptions>? listen = tls ? ListenWithTls : h2cOnly ? ListenH2cOnly : null;
-            var app = await StartOriginAsync(probe, halfClose, withPolicy: true, listen);
+            var app = await StartOriginAsync(probe, halfClose, withPolicy: true, listen, configureFront);
             return new TestServers(app, null, probe, app.Services.GetFakeLogCollector(), app.Urls);
         }
 
@@ -105,16 +117,23 @@ public sealed class TestServers : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Services.AddFakeLogging();
+            configureFront?.Invoke(builder);
         });
         return new TestServers(origin, proxy, probe, proxy.App.Services.GetFakeLogCollector(), proxy.Urls);
     }
 
     /// <summary>Kestrel serving the test handlers; with the policy configured from <paramref name="halfClose"/>.</summary>
+    /// <param name="probe">What the handlers report to.</param>
+    /// <param name="halfClose">The HalfClose section.</param>
+    /// <param name="withPolicy">Add the policy with <c>UseHalfClosePolicy()</c> on the web host.</param>
+    /// <param name="kestrel">Kestrel's endpoints and limits; one cleartext endpoint on a free loopback port when null.</param>
+    /// <param name="configure">More set-up of the builder (e.g. the host's shutdown timeout), before the app is built.</param>
     public static async Task<WebApplication> StartOriginAsync(
         Probe probe,
         IDictionary<string, string?>? halfClose,
         bool withPolicy,
-        Action<KestrelServerOptions>? kestrel = null)
+        Action<KestrelServerOptions>? kestrel = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
@@ -137,6 +156,7 @@ public sealed class TestServers : IAsyncDisposable
             builder.WebHost.UseHalfClosePolicy();
         }
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         OriginApp.Map(app, probe);
         await app.StartAsync();
@@ -144,6 +164,10 @@ public sealed class TestServers : IAsyncDisposable
     }
 
     public static int PortOf(string url) => new Uri(url).Port;
+
+    /// <summary>Stops the application that runs the policy (the proxy, or Kestrel itself), as a host shutdown does.</summary>
+    public Task StopFrontAsync(CancellationToken cancellationToken = default) =>
+        (_proxy?.App ?? _origin).StopAsync(cancellationToken);
 
     /// <summary>A cleartext endpoint for HTTP/2 with prior knowledge only.</summary>
     public static void ListenH2cOnly(KestrelServerOptions kestrel) =>
