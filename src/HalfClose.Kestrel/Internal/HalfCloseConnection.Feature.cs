@@ -9,6 +9,7 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     private CancellationTokenSource? _halfClosedSource;
     private HttpContext? _request;
     private volatile bool _clientHalfClosed;
+    private volatile bool _abortedAfterFin;
 
     public bool IsSupported => !IsMultiplexed(_connection);
 
@@ -65,7 +66,17 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it.
         _unreadBody = HasUnreadBody(context);
         Volatile.Write(ref _request, null);
-        if (_clientHalfClosed && !context.RequestAborted.IsCancellationRequested)
+        if (!_clientHalfClosed)
+        {
+            return;
+        }
+
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel aborted it after the FIN: a write failed, the client reset (the transport noticed before the watch did).
+            _abortedAfterFin = true;
+        }
+        else
         {
             _shared.Metrics.RequestAfterFin(_isTls);
         }

@@ -101,7 +101,13 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         _transportRegistration.Dispose();
         _connection.ConnectionClosed = _transportClosed;
         _connection.Transport = _transport;
-        if (previous == HalfOpen)
+        if (previous == HalfOpen && (_abortedAfterFin || _output?.Failed == true))
+        {
+            // The client reset while its response was written: the send failed before the watch saw the reset.
+            HalfCloseLog.ResetWhileHalfOpen(_shared.Logger, _connection.ConnectionId);
+            EndHalfOpen(HalfCloseOutcome.Reset);
+        }
+        else if (previous == HalfOpen)
         {
             HalfCloseLog.ServedAfterFin(_shared.Logger, _connection.ConnectionId, HalfOpenFor().TotalMilliseconds);
             EndHalfOpen(_action == FinAction.ServeInFlightOnly ? HalfCloseOutcome.Discarded : HalfCloseOutcome.Served);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
 namespace HalfClose.Kestrel.Internal;
@@ -14,6 +15,14 @@ namespace HalfClose.Kestrel.Internal;
 /// </remarks>
 internal sealed class HalfClosePolicySource : IDisposable
 {
+    private static readonly string[] ModeKeys =
+    [
+        nameof(HalfClosePolicyOptions.ClientFin),
+        nameof(HalfClosePolicyOptions.TlsClientFin),
+        nameof(HalfClosePolicyOptions.PipelinedRequests),
+        nameof(HalfClosePolicyOptions.Linger),
+    ];
+
     private readonly IConfiguration? _section;
     private readonly Action<HalfClosePolicyOptions>? _configure;
     private readonly ILogger _logger;
@@ -42,6 +51,7 @@ internal sealed class HalfClosePolicySource : IDisposable
         var options = new HalfClosePolicyOptions();
         if (_section is not null)
         {
+            RejectModeLists(_section);
             try
             {
                 _section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
@@ -56,6 +66,26 @@ internal sealed class HalfClosePolicySource : IDisposable
         _configure?.Invoke(options);
         HalfClosePolicyValidator.ThrowIfInvalid(options);
         return HalfClosePolicy.From(options);
+    }
+
+    /// <summary>
+    /// The binder reads an enum as flags: <c>"Serve,Abort"</c> would bind as Abort, a defined value. One mode per key.
+    /// </summary>
+    private static void RejectModeLists(IConfiguration section)
+    {
+        var errors = new List<string>();
+        foreach (var key in ModeKeys)
+        {
+            if (section[key] is { } value && value.Contains(',', StringComparison.Ordinal))
+            {
+                errors.Add($"{HalfClosePolicyOptions.SectionName}:{key} takes one mode, not a list; got '{value}'.");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(HalfClosePolicyOptions), errors);
+        }
     }
 
     private void Reload()

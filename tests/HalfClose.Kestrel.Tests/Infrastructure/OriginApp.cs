@@ -152,9 +152,25 @@ public static class OriginApp
         });
     }
 
-    private static CancellationTokenRegistration Watch(HttpContext context, Probe probe, string id)
+    private static AbortWatch Watch(HttpContext context, Probe probe, string id)
     {
         probe.OnStarted(id);
-        return context.RequestAborted.Register(() => probe.OnAborted(id));
+        return new AbortWatch(context.RequestAborted.Register(() => probe.OnAborted(id)), context, probe, id);
+    }
+
+    /// <summary>Reports the request's abort to the probe, from the token's callback or, at the latest, when disposed.</summary>
+    private readonly struct AbortWatch(CancellationTokenRegistration registration, HttpContext? context, Probe? probe, string? id) : IDisposable
+    {
+        public void Dispose()
+        {
+            registration.Dispose();
+
+            // The token's callbacks run in reverse order on the cancelling thread: a handler resumed inline by its delay's
+            // callback gets here before the callback above has run, and disposing it then drops it.
+            if (context is { RequestAborted.IsCancellationRequested: true })
+            {
+                probe!.OnAborted(id!);
+            }
+        }
     }
 }

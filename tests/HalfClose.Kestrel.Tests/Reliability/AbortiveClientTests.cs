@@ -141,8 +141,7 @@ public sealed class AbortiveClientTests(ITestOutputHelper output)
         }
     }
 
-    [Theory(Skip = "bug: a client reset while half-open is counted as served (halfclose.outcome=served, ServedAfterFin logged) " +
-        "when the failed send ends the connection before the 200 ms TCP state check; see the reliability report")]
+    [Theory]
     [InlineData("Drain")]
     [InlineData("Reject")]
     [InlineData("Off")]

@@ -52,8 +52,7 @@ public sealed class ConfigurationAbuseTests(ITestOutputHelper output)
         Assert.Contains("00:00:05", error.Message, StringComparison.Ordinal);
     }
 
-    [Theory(Skip = "bug: a comma-separated list of modes is bound as the bitwise OR of their values and accepted when that is " +
-        "defined ('Serve,Abort' runs as Abort, 'Drain, Reject' as Reject); see the reliability report")]
+    [Theory]
     [InlineData("ClientFin", "Serve,Abort")]
     [InlineData("Linger", "Drain, Reject")]
     [InlineData("PipelinedRequests", "Serve,Discard")]
