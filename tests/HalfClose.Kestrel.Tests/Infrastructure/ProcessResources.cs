@@ -6,13 +6,17 @@ public static class ProcessResources
     /// <summary>How many file descriptors the process has open (sockets, files, epoll, pipes...).</summary>
     public static int OpenHandles() => Directory.GetFiles("/proc/self/fd").Length;
 
-    /// <summary>Managed heap bytes in use after a full, compacting collection with finalizers run.</summary>
+    /// <summary>
+    /// Managed heap bytes in use after a full, compacting collection with finalizers run: the heap's size less its free
+    /// space, as that collection found it. (GC.GetTotalMemory was seen to return negative values here.)
+    /// </summary>
     public static long ManagedMemory()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        return GC.GetTotalMemory(forceFullCollection: true);
+        var collection = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        return collection.HeapSizeBytes - collection.FragmentedBytes;
     }
 
     /// <summary>
