@@ -98,11 +98,9 @@ internal sealed partial class HalfCloseConnection
     private async Task DrainAsync(HalfClosePolicy policy)
     {
         var started = _shared.Time.GetTimestamp();
-        long drained = 0;
-        LingerEnd end;
-        end = _output!.SendFin()
-            ? await DiscardAsync(policy, started, count => drained += count).ConfigureAwait(false)
-            : LingerEnd.Reset;
+        var (end, drained) = _output!.SendFin()
+            ? await DiscardAsync(policy, started).ConfigureAwait(false)
+            : (LingerEnd.Reset, 0L);
 
         if (end is LingerEnd.TimeLimit or LingerEnd.IdleLimit or LingerEnd.ByteLimit)
         {
@@ -113,7 +111,8 @@ internal sealed partial class HalfCloseConnection
         RecordLinger(end, _shared.Time.GetElapsedTime(started), drained);
     }
 
-    private async Task<LingerEnd> DiscardAsync(HalfClosePolicy policy, long started, Action<long> discarded)
+    /// <summary>Reads and discards until the client closes or a bound is hit; how it ended, and how many bytes it discarded.</summary>
+    private async Task<(LingerEnd End, long Drained)> DiscardAsync(HalfClosePolicy policy, long started)
     {
         var input = _input.Inner;
         long drained = 0;
@@ -123,7 +122,7 @@ internal sealed partial class HalfCloseConnection
             var wait = policy.NextLingerWait(_shared.Time.GetElapsedTime(started));
             if (wait == TimeSpan.Zero)
             {
-                return LingerEnd.TimeLimit;
+                return (LingerEnd.TimeLimit, drained);
             }
 
             idle.CancelAfter(wait);
@@ -134,25 +133,25 @@ internal sealed partial class HalfCloseConnection
             }
             catch (OperationCanceledException) when (idle.IsCancellationRequested)
             {
-                return policy.NextLingerWait(_shared.Time.GetElapsedTime(started)) == TimeSpan.Zero ? LingerEnd.TimeLimit : LingerEnd.IdleLimit;
+                var end = policy.NextLingerWait(_shared.Time.GetElapsedTime(started)) == TimeSpan.Zero ? LingerEnd.TimeLimit : LingerEnd.IdleLimit;
+                return (end, drained);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // The transport's input completed with an error: the client reset, or the server aborted.
-                return LingerEnd.Reset;
+                return (LingerEnd.Reset, drained);
             }
 
             drained += result.Buffer.Length;
-            discarded(result.Buffer.Length);
             input.AdvanceTo(result.Buffer.End);
             if (result.IsCompleted)
             {
-                return LingerEnd.ClientClosed;
+                return (LingerEnd.ClientClosed, drained);
             }
 
             if (policy.IsOverLingerCap(drained))
             {
-                return LingerEnd.ByteLimit;
+                return (LingerEnd.ByteLimit, drained);
             }
         }
     }

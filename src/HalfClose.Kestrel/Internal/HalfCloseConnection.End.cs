@@ -9,7 +9,9 @@ internal sealed partial class HalfCloseConnection
     private FinPhase _phase;
     private HalfCloseOutcome? _outcome;
     private bool _isTls;
-    private bool _endNoted;
+
+    // Written last, under the lock, with a release; read without the lock (RequestStarted asks on every request).
+    private volatile bool _endNoted;
     private bool _phaseTentative;
 
     /// <summary>
@@ -45,21 +47,10 @@ internal sealed partial class HalfCloseConnection
         }
     }
 
-    private bool IsEndNoted()
-    {
-        lock (_lock)
-        {
-            return _endNoted;
-        }
-    }
+    private bool IsEndNoted() => _endNoted;
 
-    private bool EndIsClientFin()
-    {
-        lock (_lock)
-        {
-            return _endNoted && HalfClosePolicy.Classify(_endState) == TransportEnd.ClientFin;
-        }
-    }
+    /// <summary>The state is written before the volatile flag, so a reader that sees the flag sees the state.</summary>
+    private bool EndIsClientFin() => _endNoted && HalfClosePolicy.Classify(_endState) == TransportEnd.ClientFin;
 
     private void SetOutcome(HalfCloseOutcome outcome)
     {

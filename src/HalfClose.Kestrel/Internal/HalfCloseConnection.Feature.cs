@@ -56,7 +56,6 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         }
 
         HalfCloseLog.AbortedOnFin(_shared.Logger, _connection.ConnectionId);
-        SetOutcome(HalfCloseOutcome.Aborted);
         Forward(HalfCloseOutcome.Aborted);
     }
 
