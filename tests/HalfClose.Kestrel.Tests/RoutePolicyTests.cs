@@ -95,10 +95,14 @@ public sealed class RoutePolicyTests
         }
     }
 
-    [Fact]
-    public async Task EndpointConvention_FinDecidedBeforeRouting_AbortEndpointAbortsOnceRouted()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EndpointConvention_FinDecidedBeforeRouting_AbortEndpointAbortsOnceRouted(bool finAfterRequestStarted)
     {
-        // Routing is held until the FIN has been decided under the connection's Serve: the endpoint's Abort must still apply.
+        // Routing is held until the FIN has been decided under the connection's Serve: the endpoint's Abort must still apply,
+        // whether the FIN came with the request (nc -N) or after the request had reached the application.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
@@ -109,6 +113,7 @@ public sealed class RoutePolicyTests
         app.Use(async (context, next) =>
         {
             var fin = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            started.TrySetResult();
             using (context.Features.Get<IHalfCloseFeature>()!.ClientHalfClosed.Register(() => fin.TrySetResult()))
             {
                 await fin.Task.WaitAsync(Bound);
@@ -125,7 +130,15 @@ public sealed class RoutePolicyTests
         }).WithHalfClosePolicy(ClientFinMode.Abort);
         await app.StartAsync();
 
-        var result = await RawHttpClient.SendAndHalfCloseAsync(TestServers.PortOf(app.Urls.First()), Get("/abort-route"));
+        await using var client = await RawHttpClient.ConnectAsync(TestServers.PortOf(app.Urls.First()));
+        await client.SendAsync(Get("/abort-route"));
+        if (finAfterRequestStarted)
+        {
+            await started.Task.WaitAsync(Bound);
+        }
+
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
 
         Assert.NotEqual(Ending.StillOpen, result.Ending);
         Assert.Empty(result.Bytes);

@@ -10,6 +10,8 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     private HttpContext? _request;
     private volatile bool _clientHalfClosed;
     private volatile bool _abortedAfterFin;
+    private EndpointNotifier? _endpointNotifier;
+    private int _endpointAborts;
 
     public bool IsSupported => !IsMultiplexed(_connection);
 
@@ -35,11 +37,13 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     public void RequestStarted(HttpContext context)
     {
         _unreadBody = false;
+        Volatile.Write(ref _endpointAborts, 0);
         Volatile.Write(ref _request, context);
-        if (EndIsClientFin())
+        if (_policy is { ClientFin: ClientFinMode.Serve } or { TlsClientFin: ClientFinMode.Serve })
         {
-            // The FIN came with (or before) this request, ahead of routing: hear which endpoint the request gets.
-            context.Features.Set<IEndpointFeature>(new EndpointNotifier(context.Features.Get<IEndpointFeature>(), this));
+            // The FIN may be decided, under the connection's Serve, before routing picks this request's endpoint (it may
+            // come with the request, or while a middleware ahead of routing waits): hear which endpoint it gets.
+            (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
         }
     }
 
@@ -49,14 +53,24 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     /// </summary>
     public void OnEndpointSelected(Endpoint? endpoint)
     {
-        if (endpoint?.Metadata.GetMetadata<IHalfClosePolicyMetadata>() is not { ClientFin: ClientFinMode.Abort }
-            || Volatile.Read(ref _state) != HalfOpen)
+        if (endpoint?.Metadata.GetMetadata<IHalfClosePolicyMetadata>() is not { ClientFin: ClientFinMode.Abort })
         {
             return;
         }
 
-        HalfCloseLog.AbortedOnFin(_shared.Logger, _connection.ConnectionId);
-        Forward(HalfCloseOutcome.Aborted);
+        // Written with a full fence before the state is read; the decision writes the state before reading this:
+        // whichever runs second sees the other, so a decision racing with routing cannot miss the endpoint's Abort.
+        Interlocked.Exchange(ref _endpointAborts, 1);
+        AbortIfEndpointSaysSo();
+    }
+
+    /// <summary>After a Serve decision, and when routing picks an endpoint: the request in flight's endpoint says Abort.</summary>
+    private void AbortIfEndpointSaysSo()
+    {
+        if (Volatile.Read(ref _endpointAborts) == 1 && Volatile.Read(ref _state) == HalfOpen && Forward(HalfCloseOutcome.Aborted))
+        {
+            HalfCloseLog.AbortedOnFin(_shared.Logger, _connection.ConnectionId);
+        }
     }
 
     /// <summary>The request's pipeline has finished; counted when it was answered after the FIN.</summary>
@@ -65,6 +79,7 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it.
         _unreadBody = HasUnreadBody(context);
         Volatile.Write(ref _request, null);
+        Volatile.Write(ref _endpointAborts, 0);
         if (!_clientHalfClosed)
         {
             return;

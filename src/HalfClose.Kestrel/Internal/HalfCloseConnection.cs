@@ -165,6 +165,8 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
                     break;
                 default:
                     BeginHalfOpen(action);
+                    Interlocked.MemoryBarrier();
+                    AbortIfEndpointSaysSo();
                     break;
             }
         }
@@ -175,13 +177,13 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         }
     }
 
-    /// <summary>Tells Kestrel the connection is closed, once; <paramref name="outcome"/> ends a half-open period.</summary>
-    private void Forward(HalfCloseOutcome outcome = HalfCloseOutcome.Aborted)
+    /// <summary>Tells Kestrel the connection is closed, once (false: it was already); <paramref name="outcome"/> ends a half-open period.</summary>
+    private bool Forward(HalfCloseOutcome outcome = HalfCloseOutcome.Aborted)
     {
         var previous = Leave(Forwarded);
         if (previous >= Forwarded)
         {
-            return;
+            return false;
         }
 
         if (previous == HalfOpen)
@@ -190,6 +192,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         }
 
         SignalClosed();
+        return true;
     }
 
     /// <summary>Moves to a later state and stops the watch; returns the state it left.</summary>
