@@ -45,6 +45,8 @@ public static class DemoOrigin
                 return Results.BadRequest("Send Connection: Upgrade and Upgrade: websocket.\n");
             }
 
+            // The 101 names the protocol switched to (Kestrel adds Connection: Upgrade).
+            context.Response.Headers.Upgrade = context.Request.Headers.Upgrade;
             await using var stream = await upgrade.UpgradeAsync();
             var buffer = new byte[4096];
             long total = 0;

@@ -17,4 +17,18 @@ public interface IHalfCloseFeature
 
     /// <summary>A token that fires when the client half-closes and the policy keeps serving the connection.</summary>
     CancellationToken ClientHalfClosed { get; }
+
+    /// <summary>
+    /// Ends the server's direction of an upgraded (opaque, e.g. WebSocket) connection while the client's stays open: FIN
+    /// goes to the client after every byte written and flushed before the call, and the client's bytes still arrive. The
+    /// client then has <see cref="HalfClosePolicyOptions.HalfOpenTimeout"/> to end its side; after that the connection is
+    /// closed with RST. Bytes written after the call are discarded.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the wait for the FIN to be sent (the FIN may still go out).</param>
+    /// <returns>
+    /// True once the FIN is sent. False, with nothing sent, where the policy does not own the connection's send path:
+    /// TLS (a TCP FIN without TLS close_notify reads as a truncation), <c>Linger</c> <c>Off</c>, HTTP/2, a closed
+    /// connection, or a request in flight that was not upgraded (101).
+    /// </returns>
+    ValueTask<bool> ShutdownSendAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(false);
 }

@@ -82,6 +82,19 @@ public sealed class PolicyTests
         Assert.Equal(isClientFin ? TransportEnd.ClientFin : TransportEnd.Closed, HalfClosePolicy.Classify((TcpState)state));
 
     [Theory]
+    [InlineData((byte)TcpState.CloseWait, true)]
+    [InlineData((byte)TcpState.TimeWait, true)]
+    [InlineData((byte)TcpState.Closing, true)]
+    [InlineData((byte)TcpState.LastAck, true)]
+    [InlineData((byte)TcpState.Close, true)]
+    [InlineData((byte)TcpState.FinWait1, false)]
+    [InlineData((byte)TcpState.FinWait2, false)]
+    [InlineData((byte)TcpState.Disposed, false)]
+    [InlineData((byte)TcpState.Unknown, false)]
+    public void Classify_AfterTheServersFin_TheClientsEndMovesPastCloseWait(byte state, bool isClientFin) =>
+        Assert.Equal(isClientFin ? TransportEnd.ClientFin : TransportEnd.Closed, HalfClosePolicy.Classify((TcpState)state, serverFinSent: true));
+
+    [Theory]
     [InlineData(0, 200)]
     [InlineData(700, 200)]
     [InlineData(900, 100)]

@@ -109,4 +109,80 @@ public sealed class TunnelTests
         Assert.Equal(Ending.Fin, result.Ending);
         Assert.Equal("origin e got []", Encoding.Latin1.GetString(result.Bytes));
     }
+
+    [Fact]
+    public async Task Tunnel_DestinationHalfClosesFirst_ClientGetsFinAndItsLaterBytesStillReachDestination()
+    {
+        // The origin sends, half-closes and reads on: YARP alone would end the tunnel at the origin's FIN and drop the client's
+        // direction; the client must get the origin's bytes then FIN, and what it sends afterwards must still arrive.
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(), originPolicy: true);
+        await using var client = await OpenTunnelAsync(servers, "/ws?id=r&mode=halfclose", "r");
+
+        var first = await client.ReadToEndAsync();
+        Assert.Equal(Ending.Fin, first.Ending);
+        Assert.Equal("origin r first", first.Text);
+
+        var late = "late 1;" + new string('y', 100_000);
+        await client.SendAsync(late);
+        client.HalfClose();
+
+        Assert.Equal(late, await servers.Probe.Received("r").WaitAsync(Bound));
+        Assert.False(servers.Probe.WasAborted("r"));
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, Bound));
+        Assert.DoesNotContain(servers.Logs.GetSnapshot(), log => log.Id.Name == "HalfOpenTimedOut");
+    }
+
+    [Fact]
+    public async Task ShutdownSend_UpgradedConnectionOnKestrel_ClientGetsBytesThenFinAndCanStillSend()
+    {
+        // The hook the tunnel uses, on its own: an upgraded handler ends its direction and keeps reading.
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Policy());
+        await using var client = await OpenTunnelAsync(servers, "/ws?id=k&mode=halfclose", "k");
+
+        var first = await client.ReadToEndAsync();
+        Assert.Equal(Ending.Fin, first.Ending);
+        Assert.Equal("origin k first", first.Text);
+
+        await client.SendAsync("after the server's FIN");
+        client.HalfClose();
+
+        Assert.Equal("after the server's FIN", await servers.Probe.Received("k").WaitAsync(Bound));
+        Assert.False(servers.Probe.WasAborted("k"));
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, Bound));
+    }
+
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
+    public async Task ShutdownSend_OrdinaryRequest_RefusedAndTheResponseIsWhole(Front front)
+    {
+        await using var servers = await TestServers.StartAsync(front, Policy(), originPolicy: true);
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync("GET /feature?shutdown=true HTTP/1.1\r\nHost: test\r\n\r\n");
+
+        var response = await client.ReadResponsesAsync(1);
+
+        Assert.StartsWith("HTTP/1.1 200 ", response, StringComparison.Ordinal);
+        Assert.Contains("shutdownSend=False", response, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tunnel_DestinationHalfClosedAndClientNeverEnds_CutAtHalfOpenTimeout()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(timeout: "00:00:01"), originPolicy: true);
+        await using var client = await OpenTunnelAsync(servers, "/ws?id=s&mode=halfclose", "s");
+
+        var first = await client.ReadToEndAsync();
+        Assert.Equal(Ending.Fin, first.Ending);
+        Assert.Equal("origin s first", first.Text);
+        var finReceived = System.Diagnostics.Stopwatch.StartNew();
+        await client.SendAsync("still here");
+
+        // The proxy cuts both sides: the destination sees a reset (its client's direction never ended), and the proxy keeps
+        // no socket of the tunnel.
+        await servers.Probe.Aborted("s").WaitAsync(Bound);
+        Assert.True(finReceived.Elapsed >= TimeSpan.FromMilliseconds(800), $"{finReceived.Elapsed.TotalMilliseconds:0} ms");
+        Assert.Contains(servers.Logs.GetSnapshot(), log => log.Id.Name == "HalfOpenTimedOut");
+        Assert.Equal(0, await TcpTable.WaitForNoConnectionsAsync(servers.Port, Bound));
+    }
 }

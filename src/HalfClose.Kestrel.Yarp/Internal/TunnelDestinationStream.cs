@@ -7,16 +7,20 @@ namespace HalfClose.Kestrel.Yarp.Internal;
 /// tells the request being written (<see cref="TunnelLink.Current"/>) which connection it is on, and can send FIN.
 /// </summary>
 /// <remarks>
-/// A tunnel torn down before the destination sent its FIN (the half-open timeout, an abort, an error) is closed with RST:
-/// a destination that got the client's FIN already would otherwise take a plain close for nothing new and wait on.
+/// A tunnel whose destination sends FIN first passes it to the client and keeps the client's direction open
+/// (<see cref="TunnelLink.DestinationEndedAsync"/>).
+/// <para>A tunnel torn down before both directions ended (the half-open timeout, an abort, an error) is closed with RST: a
+/// destination that got the client's FIN already would otherwise take a plain close for nothing new and wait on, and one
+/// that sent its FIN first would take it for the client's end.</para>
 /// </remarks>
 internal sealed class TunnelDestinationStream(Socket socket, bool canHalfClose) : NetworkStream(socket, ownsSocket: true)
 {
-    private volatile bool _tunnel;
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile TunnelLink? _tunnel;
     private volatile bool _destinationEnded;
 
-    /// <summary>This connection now carries an upgraded tunnel.</summary>
-    public void MarkTunnel() => _tunnel = true;
+    /// <summary>This connection now carries the upgraded tunnel of <paramref name="link"/>.</summary>
+    public void MarkTunnel(TunnelLink link) => _tunnel = link;
 
     public override int Read(byte[] buffer, int offset, int count) => Seen(base.Read(buffer, offset, count), count);
 
@@ -28,7 +32,15 @@ internal sealed class TunnelDestinationStream(Socket socket, bool canHalfClose) 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var read = base.ReadAsync(buffer, cancellationToken);
-        return read.IsCompletedSuccessfully ? new ValueTask<int>(Seen(read.Result, buffer.Length)) : AwaitRead(read, buffer.Length);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return AwaitRead(read, buffer.Length, cancellationToken);
+        }
+
+        var count = Seen(read.Result, buffer.Length);
+        return count == 0 && buffer.Length > 0 && _tunnel is { } link
+            ? HoldEndAsync(link, cancellationToken)
+            : new ValueTask<int>(count);
     }
 
     public override void Write(byte[] buffer, int offset, int count)
@@ -73,24 +85,33 @@ internal sealed class TunnelDestinationStream(Socket socket, bool canHalfClose) 
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _tunnel && !_destinationEnded)
+        _disposed.TrySetResult();
+        if (disposing && _tunnel is { } link && !(_destinationEnded && link.ClientHasEnded))
         {
-            try
-            {
-                Socket.LingerState = new LingerOption(true, 0);
-            }
-            catch (SocketException)
-            {
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+            // An abortive close: RST, and no FIN first (a close that keeps the linger option shuts the socket down first).
+            Socket.Close(timeout: 0);
         }
 
         base.Dispose(disposing);
     }
 
-    private async ValueTask<int> AwaitRead(ValueTask<int> read, int requested) => Seen(await read.ConfigureAwait(false), requested);
+    private async ValueTask<int> AwaitRead(ValueTask<int> read, int requested, CancellationToken cancellationToken)
+    {
+        var count = Seen(await read.ConfigureAwait(false), requested);
+        if (count == 0 && requested > 0 && _tunnel is { } link)
+        {
+            await link.DestinationEndedAsync(_disposed.Task, cancellationToken).ConfigureAwait(false);
+        }
+
+        return count;
+    }
+
+    /// <summary>The destination's FIN, on a tunnel: the forwarder reads it once the client's direction is done too.</summary>
+    private async ValueTask<int> HoldEndAsync(TunnelLink link, CancellationToken cancellationToken)
+    {
+        await link.DestinationEndedAsync(_disposed.Task, cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
 
     private int Seen(int read, int requested)
     {

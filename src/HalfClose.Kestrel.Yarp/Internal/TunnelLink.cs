@@ -5,11 +5,12 @@ namespace HalfClose.Kestrel.Yarp.Internal;
 /// destination connection is learnt from the request's own flow: the handler writes the request's headers to it. It is
 /// fixed when the destination answers 101 over HTTP/1.1, and only then may the client's end be passed on to it.
 /// </summary>
-internal sealed class TunnelLink
+internal sealed class TunnelLink(IHalfCloseFeature? client)
 {
     private static readonly AsyncLocal<TunnelLink?> CurrentLink = new();
 
     private readonly Lock _lock = new();
+    private readonly TaskCompletionSource _clientEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TunnelDestinationStream? _destination;
     private bool _confirmed;
     private bool _clientEnded;
@@ -33,6 +34,18 @@ internal sealed class TunnelLink
         }
     }
 
+    /// <summary>Whether the client's FIN was read, and passed on to the destination.</summary>
+    public bool ClientHasEnded
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _clientEnded;
+            }
+        }
+    }
+
     /// <summary>The request is being written to <paramref name="destination"/>: until the 101, the last one wins.</summary>
     public void Attach(TunnelDestinationStream destination)
     {
@@ -51,7 +64,7 @@ internal sealed class TunnelLink
         lock (_lock)
         {
             _confirmed = true;
-            _destination?.MarkTunnel();
+            _destination?.MarkTunnel(this);
         }
     }
 
@@ -74,5 +87,34 @@ internal sealed class TunnelLink
         }
 
         destination?.ShutdownSend();
+        _clientEnd.TrySetResult();
+    }
+
+    /// <summary>
+    /// The destination sent its FIN, and every byte before it has been written to the client (the copy writes each read
+    /// before the next). The client gets its FIN now, and the destination's end is held back from the forwarder until the
+    /// client's direction is done too: YARP ends a tunnel, cancelling the client's direction, as soon as the destination's
+    /// ends. Where the client's connection cannot be half-closed (TLS, no policy, Linger Off), the end goes on at once.
+    /// </summary>
+    /// <param name="destinationGone">Completes when the destination connection is disposed (the forwarder's cancellation).</param>
+    /// <param name="cancellationToken">The read's own token.</param>
+    public async ValueTask DestinationEndedAsync(Task destinationGone, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_clientEnded)
+            {
+                return;
+            }
+        }
+
+        if (client is not { IsSupported: true } || !await client.ShutdownSendAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        // Ends when the client's FIN is read, when the client's connection closes (its half-open timeout aborts it, and the
+        // client side's copy then fails and cancels), or when the forwarder disposes the destination connection.
+        await Task.WhenAny(_clientEnd.Task, destinationGone).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

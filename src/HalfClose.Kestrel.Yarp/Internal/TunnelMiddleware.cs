@@ -21,7 +21,7 @@ internal static class TunnelMiddleware
 
     private static async Task InvokeUpgradableAsync(HttpContext context, IHttpUpgradeFeature upgrade, RequestDelegate next)
     {
-        var link = new TunnelLink();
+        var link = new TunnelLink(context.Features.Get<IHalfCloseFeature>());
         var previous = TunnelLink.Current;
         TunnelLink.Current = link;
         context.Features.Set<IHttpUpgradeFeature>(new TunnelUpgradeFeature(upgrade, link));

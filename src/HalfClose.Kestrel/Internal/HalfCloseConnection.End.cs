@@ -6,6 +6,7 @@ namespace HalfClose.Kestrel.Internal;
 internal sealed partial class HalfCloseConnection
 {
     private TcpState _endState;
+    private bool _endAfterServerFin;
     private FinPhase _phase;
     private HalfCloseOutcome? _outcome;
     private bool _isTls;
@@ -40,6 +41,7 @@ internal sealed partial class HalfCloseConnection
             }
 
             _endState = probed ?? TcpStateProbe.Read(_socket);
+            _endAfterServerFin = ServerFinSentEarly;
             _isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
             _phase = CurrentPhase(fromInput);
             _phaseTentative = !fromInput && Volatile.Read(ref _request) is null;
@@ -50,7 +52,7 @@ internal sealed partial class HalfCloseConnection
     private bool IsEndNoted() => _endNoted;
 
     /// <summary>The state is written before the volatile flag, so a reader that sees the flag sees the state.</summary>
-    private bool EndIsClientFin() => _endNoted && HalfClosePolicy.Classify(_endState) == TransportEnd.ClientFin;
+    private bool EndIsClientFin() => _endNoted && HalfClosePolicy.Classify(_endState, _endAfterServerFin) == TransportEnd.ClientFin;
 
     private void SetOutcome(HalfCloseOutcome outcome)
     {

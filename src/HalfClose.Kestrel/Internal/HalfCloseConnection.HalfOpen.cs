@@ -46,7 +46,8 @@ internal sealed partial class HalfCloseConnection
                 return;
             }
 
-            if (HalfClosePolicy.Classify(TcpStateProbe.Read(_socket)) == TransportEnd.Closed)
+            // The response's end may have sent the server's FIN already (the connection is about to complete).
+            if (HalfClosePolicy.Classify(TcpStateProbe.Read(_socket), serverFinSent: _output?.FinSent == true) == TransportEnd.Closed)
             {
                 HalfCloseLog.ResetWhileHalfOpen(_shared.Logger, _connection.ConnectionId);
                 Forward(HalfCloseOutcome.Reset);

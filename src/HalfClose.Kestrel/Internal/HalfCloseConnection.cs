@@ -129,7 +129,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             if (!IsEndNoted())
             {
                 var state = TcpStateProbe.Read(_socket);
-                if (HalfClosePolicy.Classify(state) == TransportEnd.Closed)
+                if (HalfClosePolicy.Classify(state, ServerFinSentEarly) == TransportEnd.Closed)
                 {
                     Forward();
                     return;
@@ -206,6 +206,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
                 _state = state;
                 _watch?.Dispose();
                 _watch = null;
+                _sendShutdownWatch?.Dispose();
             }
 
             return previous;

@@ -21,6 +21,8 @@ internal sealed class HalfCloseOutput
     private List<ArraySegment<byte>>? _segments;
     private volatile bool _failed;
     private volatile bool _finSent;
+    private TaskCompletionSource<bool>? _finRequest;
+    private int _loopEnded;
 
     /// <param name="socket">The connection's socket.</param>
     /// <param name="pool">Kestrel's memory pool.</param>
@@ -70,6 +72,29 @@ internal sealed class HalfCloseOutput
         }
     }
 
+    /// <summary>
+    /// Sends FIN once every byte written before this call is sent (true), while the connection keeps reading; what is
+    /// written afterwards is discarded. False when the socket is already gone.
+    /// </summary>
+    public Task<bool> ShutdownSendAsync()
+    {
+        var request = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _finRequest, request, null) is { } earlier)
+        {
+            return earlier.Task;
+        }
+
+        // The loop's next read returns at once, cancelled, with every byte flushed before this call.
+        _pipe.Reader.CancelPendingRead();
+        if (Volatile.Read(ref _loopEnded) == 1)
+        {
+            // The loop had ended (and may not have seen this request): nothing more will be sent.
+            request.TrySetResult(_finSent);
+        }
+
+        return request.Task;
+    }
+
     public void Start() => Sending = SendLoopAsync();
 
     private async Task SendLoopAsync()
@@ -81,15 +106,21 @@ internal sealed class HalfCloseOutput
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
+                if (!buffer.IsEmpty && !_finSent)
                 {
                     await SendAsync(buffer).ConfigureAwait(false);
                 }
 
                 reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
+                if (result.IsCompleted)
                 {
                     break;
+                }
+
+                if (result.IsCanceled && Volatile.Read(ref _finRequest) is { } request)
+                {
+                    // Only ShutdownSendAsync cancels this reader: what it asked to be sent has just been.
+                    request.TrySetResult(SendFin());
                 }
             }
 
@@ -106,6 +137,10 @@ internal sealed class HalfCloseOutput
         }
         finally
         {
+            // Written with a full fence before the request is read; a request writes itself before reading this.
+            Interlocked.Exchange(ref _loopEnded, 1);
+            Volatile.Read(ref _finRequest)?.TrySetResult(_finSent);
+
             // Kestrel's next flush then sees the output completed, as when the socket transport's send loop ends.
             await reader.CompleteAsync().ConfigureAwait(false);
         }

@@ -74,6 +74,7 @@ public static class OriginApp
 
         // A WebSocket-style upgrade answered on the raw stream. mode=reply: read to the end (the peer's FIN), answer with what
         // arrived, and close (hold=true: then wait for an abort instead). mode=first: send first and close without reading.
+        // mode=halfclose: send first, half-close (the policy's ShutdownSendAsync), then read to the end and report it.
         app.MapGet("/ws", async (HttpContext context, string id, string? mode, bool? hold) =>
         {
             var upgrade = context.Features.Get<IHttpUpgradeFeature>();
@@ -85,22 +86,46 @@ public static class OriginApp
 
             using var registration = Watch(context, probe, id);
             await using var stream = await upgrade.UpgradeAsync();
-            if (mode == "first")
+            if (mode is "first" or "halfclose")
             {
                 await stream.WriteAsync(System.Text.Encoding.Latin1.GetBytes($"origin {id} first"), context.RequestAborted);
-                return;
+                await stream.FlushAsync(context.RequestAborted);
+                if (mode == "first")
+                {
+                    return;
+                }
+
+                if (!await context.Features.GetRequiredFeature<IHalfCloseFeature>().ShutdownSendAsync(context.RequestAborted))
+                {
+                    throw new InvalidOperationException("The origin's policy could not half-close the upgraded connection.");
+                }
             }
 
             var received = new MemoryStream();
             var buffer = new byte[8192];
             int read;
-            while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
+            try
             {
-                received.Write(buffer, 0, read);
+                while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
+                {
+                    received.Write(buffer, 0, read);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException)
+            {
+                // Reset or aborted, not ended: reported now, as Kestrel cancels RequestAborted later, on the thread pool.
+                probe.OnAborted(id);
+                return;
             }
 
             probe.OnEnded(id);
             var text = System.Text.Encoding.Latin1.GetString(received.ToArray());
+            probe.OnReceived(id, text);
+            if (mode == "halfclose")
+            {
+                return;
+            }
+
             await stream.WriteAsync(System.Text.Encoding.Latin1.GetBytes($"origin {id} got [{text}]"), context.RequestAborted);
             await stream.FlushAsync(context.RequestAborted);
             if (hold == true)
@@ -145,10 +170,17 @@ public static class OriginApp
             }
         });
 
-        app.MapGet("/feature", (HttpContext context) =>
+        // shutdown=true: also asks to end the server's direction, which an ordinary (not upgraded) request must be refused.
+        app.MapGet("/feature", async (HttpContext context, bool? shutdown) =>
         {
             var feature = context.Features.Get<IHalfCloseFeature>();
-            return feature is null ? "no feature" : $"supported={feature.IsSupported} halfClosed={feature.IsClientHalfClosed} protocol={context.Request.Protocol}";
+            if (feature is null)
+            {
+                return "no feature";
+            }
+
+            var text = $"supported={feature.IsSupported} halfClosed={feature.IsClientHalfClosed} protocol={context.Request.Protocol}";
+            return shutdown == true ? $"{text} shutdownSend={await feature.ShutdownSendAsync(context.RequestAborted)}" : text;
         });
     }
 

@@ -8,6 +8,7 @@ public sealed class Probe
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _aborted = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _started = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _ended = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _received = new();
 
     /// <summary>Completes when the request's <c>RequestAborted</c> fired.</summary>
     public Task Aborted(string id) => Get(_aborted, id).Task;
@@ -18,11 +19,20 @@ public sealed class Probe
     /// <summary>Completes when the handler read the end of its input (the peer's FIN, for an upgraded stream).</summary>
     public Task InputEnded(string id) => Get(_ended, id).Task;
 
+    /// <summary>Completes with what the handler read before the end of its input (an upgraded stream's bytes, as Latin-1).</summary>
+    public Task<string> Received(string id) => _received.GetOrAdd(id, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
     public bool WasAborted(string id) => _aborted.TryGetValue(id, out var tcs) && tcs.Task.IsCompleted;
 
     internal void OnStarted(string id) => Get(_started, id).TrySetResult();
 
     internal void OnEnded(string id) => Get(_ended, id).TrySetResult();
+
+    internal void OnReceived(string id, string text)
+    {
+        _ = Received(id);
+        _received[id].TrySetResult(text);
+    }
 
     internal void OnAborted(string id) => Get(_aborted, id).TrySetResult();
 

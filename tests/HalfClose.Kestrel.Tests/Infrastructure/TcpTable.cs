@@ -16,12 +16,18 @@ public static class TcpTable
     /// Waits, polling the table (the kernel offers nothing to await), until no socket on <paramref name="port"/> is in a
     /// half-closed state; returns how many are left when <paramref name="timeout"/> passes.
     /// </summary>
-    public static async Task<int> WaitForNoHalfClosedAsync(int port, TimeSpan timeout)
+    public static Task<int> WaitForNoHalfClosedAsync(int port, TimeSpan timeout) =>
+        WaitForNoneAsync(() => Count(port, FinWait1) + Count(port, FinWait2) + Count(port, CloseWait), timeout);
+
+    /// <summary>As <see cref="WaitForNoHalfClosedAsync"/>, for any socket on <paramref name="port"/> but the listener (TIME-WAIT included).</summary>
+    public static Task<int> WaitForNoConnectionsAsync(int port, TimeSpan timeout) => WaitForNoneAsync(() => CountConnections(port), timeout);
+
+    private static async Task<int> WaitForNoneAsync(Func<int> count, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var left = Count(port, FinWait1) + Count(port, FinWait2) + Count(port, CloseWait);
+            var left = count();
             if (left == 0 || DateTime.UtcNow > deadline)
             {
                 return left;
