@@ -54,6 +54,38 @@ public sealed class PackageTests
         }
     }
 
+    [Fact]
+    public async Task PackYarp_DependsOnTheCoreAndYarp_WithDocsAndReadme()
+    {
+        var root = RepositoryRoot();
+        var output = Directory.CreateTempSubdirectory("halfclose-pack-yarp-");
+        try
+        {
+            var (exitCode, log) = await RunAsync("dotnet", ["pack", Path.Combine(root, "src", "HalfClose.Kestrel.Yarp", "HalfClose.Kestrel.Yarp.csproj"),
+                "--no-build", "-c", Configuration, "-o", output.FullName]);
+            Assert.True(exitCode == 0, log);
+
+            var package = Assert.Single(output.GetFiles("HalfClose.Kestrel.Yarp.*.nupkg"), f => !f.Name.EndsWith(".snupkg", StringComparison.Ordinal));
+            using var zip = ZipFile.OpenRead(package.FullName);
+            var entries = zip.Entries.Select(e => e.FullName).ToArray();
+            Assert.Contains("README.md", entries);
+            Assert.Contains("lib/net10.0/HalfClose.Kestrel.Yarp.dll", entries);
+            Assert.Contains("lib/net10.0/HalfClose.Kestrel.Yarp.xml", entries);
+            Assert.DoesNotContain("lib/net10.0/HalfClose.Kestrel.dll", entries);
+
+            using var nuspecStream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+            var nuspec = XDocument.Load(nuspecStream);
+            Assert.Equal("HalfClose.Kestrel.Yarp", nuspec.Descendants().First(e => e.Name.LocalName == "id").Value);
+            var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string?)e.Attribute("id")).ToArray();
+            Assert.Contains("HalfClose.Kestrel", dependencies);
+            Assert.Contains("Yarp.ReverseProxy", dependencies);
+        }
+        finally
+        {
+            output.Delete(recursive: true);
+        }
+    }
+
     private static string RepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)

@@ -133,6 +133,74 @@ public sealed class TunnelTests
     }
 
     [Fact]
+    public async Task Http2WebSocket_DestinationHalfClosesFirst_ClientGetsEndStreamAndItsLaterBytesReachDestination()
+    {
+        // Extended CONNECT over h2c, turned by YARP into an HTTP/1.1 upgrade to the origin: the origin's FIN becomes the
+        // response's END_STREAM, the request's DATA still flows, and the client's END_STREAM becomes the origin's FIN.
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(), originPolicy: true, h2cOnly: true);
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.Socket.SendAsync(H2Frames.PrefaceSettingsAndConnect("/ws?id=w&mode=halfclose", "websocket"));
+        using var timeout = new CancellationTokenSource(Bound);
+
+        var (status, received) = await ReadH2StreamAsync(client, timeout.Token);
+
+        Assert.True(status);
+        Assert.Equal("origin w first", received);
+
+        await client.Socket.SendAsync(H2Frames.DataFrame("late over h2", endStream: true));
+
+        Assert.Equal("late over h2", await servers.Probe.Received("w").WaitAsync(Bound));
+        Assert.False(servers.Probe.WasAborted("w"));
+    }
+
+    [Fact]
+    public async Task Http2WebSocket_ClientEndsStreamFirst_DestinationGetsFinAndItsReplyReachesClient()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(), originPolicy: true, h2cOnly: true);
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.Socket.SendAsync(H2Frames.PrefaceSettingsAndConnect("/ws?id=v", "websocket"));
+        await servers.Probe.Started("v").WaitAsync(Bound);
+        await client.Socket.SendAsync(H2Frames.DataFrame("ping over h2", endStream: true));
+        using var timeout = new CancellationTokenSource(Bound);
+
+        var (status, received) = await ReadH2StreamAsync(client, timeout.Token);
+
+        await servers.Probe.InputEnded("v").WaitAsync(Bound);
+        Assert.True(status);
+        Assert.Equal("origin v got [ping over h2]", received);
+        Assert.False(servers.Probe.WasAborted("v"));
+    }
+
+    /// <summary>Reads stream 1's frames up to its END_STREAM: whether response HEADERS came, and the DATA as Latin-1.</summary>
+    private static async Task<(bool Status, string Data)> ReadH2StreamAsync(RawHttpClient client, CancellationToken cancellationToken)
+    {
+        var data = new StringBuilder();
+        var status = false;
+        while (await H2Frames.ReadFrameAsync(client.Socket, cancellationToken) is { } frame)
+        {
+            Assert.NotEqual(H2Frames.ResetStream, frame.Type);
+            Assert.NotEqual(H2Frames.GoAway, frame.Type);
+            if (frame.Stream != 1)
+            {
+                continue;
+            }
+
+            status |= frame.Type == H2Frames.Headers;
+            if (frame.Type == H2Frames.Data)
+            {
+                data.Append(Encoding.Latin1.GetString(frame.Payload));
+            }
+
+            if (H2Frames.EndsStream(frame.Flags))
+            {
+                break;
+            }
+        }
+
+        return (status, data.ToString());
+    }
+
+    [Fact]
     public async Task ShutdownSend_UpgradedConnectionOnKestrel_ClientGetsBytesThenFinAndCanStillSend()
     {
         // The hook the tunnel uses, on its own: an upgraded handler ends its direction and keeps reading.

@@ -1,9 +1,9 @@
 namespace HalfClose.Kestrel.Yarp.Internal;
 
 /// <summary>
-/// The client's side of an upgraded connection (Kestrel's upgraded stream): a read that returns 0 for a non-empty buffer is
-/// the client's FIN (under the half-close policy's <c>Serve</c>), and is passed on to the destination. A zero-byte read
-/// (the forwarder's wait for data) says nothing.
+/// The client's side of a tunnel (Kestrel's upgraded stream, or an extended CONNECT's): a read that returns 0 for a
+/// non-empty buffer is the client's end (its FIN under the half-close policy's <c>Serve</c>, or END_STREAM over HTTP/2),
+/// and is passed on to the destination. A zero-byte read (the forwarder's wait for data) says nothing.
 /// </summary>
 internal sealed class TunnelClientStream(Stream inner, TunnelLink link) : Stream
 {

@@ -5,7 +5,11 @@ namespace HalfClose.Kestrel.Yarp.Internal;
 /// destination connection is learnt from the request's own flow: the handler writes the request's headers to it. It is
 /// fixed when the destination answers 101 over HTTP/1.1, and only then may the client's end be passed on to it.
 /// </summary>
-internal sealed class TunnelLink(IHalfCloseFeature? client)
+/// <param name="endClientDirection">
+/// Ends the proxy's direction towards the client while the client's stays open (HTTP/1.1: TCP FIN through the policy;
+/// HTTP/2: END_STREAM); false, or none, where that cannot be done.
+/// </param>
+internal sealed class TunnelLink(Func<CancellationToken, ValueTask<bool>>? endClientDirection)
 {
     private static readonly AsyncLocal<TunnelLink?> CurrentLink = new();
 
@@ -94,7 +98,7 @@ internal sealed class TunnelLink(IHalfCloseFeature? client)
     /// The destination sent its FIN, and every byte before it has been written to the client (the copy writes each read
     /// before the next). The client gets its FIN now, and the destination's end is held back from the forwarder until the
     /// client's direction is done too: YARP ends a tunnel, cancelling the client's direction, as soon as the destination's
-    /// ends. Where the client's connection cannot be half-closed (TLS, no policy, Linger Off), the end goes on at once.
+    /// ends. Where the client's direction cannot be ended alone (TLS, no policy, Linger Off), the end goes on at once.
     /// </summary>
     /// <param name="destinationGone">Completes when the destination connection is disposed (the forwarder's cancellation).</param>
     /// <param name="cancellationToken">The read's own token.</param>
@@ -108,13 +112,14 @@ internal sealed class TunnelLink(IHalfCloseFeature? client)
             }
         }
 
-        if (client is not { IsSupported: true } || !await client.ShutdownSendAsync(cancellationToken).ConfigureAwait(false))
+        if (endClientDirection is null || !await endClientDirection(cancellationToken).ConfigureAwait(false))
         {
             return;
         }
 
-        // Ends when the client's FIN is read, when the client's connection closes (its half-open timeout aborts it, and the
-        // client side's copy then fails and cancels), or when the forwarder disposes the destination connection.
+        // Ends when the client's end is read, when the client's connection closes (its half-open timeout aborts it, and the
+        // client side's copy then fails and cancels), or when the forwarder disposes the destination connection (its
+        // cancellation, and its ActivityTimeout, which bounds an HTTP/2 stream).
         await Task.WhenAny(_clientEnd.Task, destinationGone).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

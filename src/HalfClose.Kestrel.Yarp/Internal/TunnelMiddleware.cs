@@ -4,27 +4,37 @@ using Microsoft.AspNetCore.Http.Features;
 namespace HalfClose.Kestrel.Yarp.Internal;
 
 /// <summary>
-/// For an HTTP/1.1 upgrade request: a <see cref="TunnelLink"/> for the request's flow, and the upgrade feature that passes
-/// the client's FIN to the destination once the proxy has upgraded the connection. Other requests pass untouched.
+/// For a request that may become a tunnel (an HTTP/1.1 upgrade, or an HTTP/2 extended CONNECT): a <see cref="TunnelLink"/>
+/// for the request's flow, and the feature whose stream passes the client's end to the destination once the proxy has
+/// opened the tunnel. Other requests pass untouched.
 /// </summary>
 internal static class TunnelMiddleware
 {
     public static Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true } upgrade)
+        if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
         {
-            return next(context);
+            // The client's connection gets a TCP FIN when the destination ends, if the policy can send one.
+            var link = new TunnelLink(context.Features.Get<IHalfCloseFeature>() is { IsSupported: true } halfClose ? halfClose.ShutdownSendAsync : null);
+            context.Features.Set<IHttpUpgradeFeature>(new TunnelUpgradeFeature(upgrade, link));
+            return InvokeLinkedAsync(context, link, next);
         }
 
-        return InvokeUpgradableAsync(context, upgrade, next);
+        if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
+        {
+            // The client's stream gets END_STREAM when the destination ends; its request body is still read.
+            var link = new TunnelLink(_ => CompleteResponseAsync(context));
+            context.Features.Set<IHttpExtendedConnectFeature>(new TunnelExtendedConnectFeature(connect, link));
+            return InvokeLinkedAsync(context, link, next);
+        }
+
+        return next(context);
     }
 
-    private static async Task InvokeUpgradableAsync(HttpContext context, IHttpUpgradeFeature upgrade, RequestDelegate next)
+    private static async Task InvokeLinkedAsync(HttpContext context, TunnelLink link, RequestDelegate next)
     {
-        var link = new TunnelLink(context.Features.Get<IHalfCloseFeature>());
         var previous = TunnelLink.Current;
         TunnelLink.Current = link;
-        context.Features.Set<IHttpUpgradeFeature>(new TunnelUpgradeFeature(upgrade, link));
         try
         {
             await next(context).ConfigureAwait(false);
@@ -33,5 +43,11 @@ internal static class TunnelMiddleware
         {
             TunnelLink.Current = previous;
         }
+    }
+
+    private static async ValueTask<bool> CompleteResponseAsync(HttpContext context)
+    {
+        await context.Response.CompleteAsync().ConfigureAwait(false);
+        return true;
     }
 }

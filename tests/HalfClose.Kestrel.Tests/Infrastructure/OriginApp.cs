@@ -85,6 +85,16 @@ public static class OriginApp
             }
 
             using var registration = Watch(context, probe, id);
+            context.Response.Headers.Upgrade = context.Request.Headers.Upgrade;
+            if (context.Request.Headers.SecWebSocketKey.ToString() is { Length: > 0 } key)
+            {
+                // YARP checks it when it turns a WebSocket over HTTP/2 into this HTTP/1.1 upgrade (RFC 6455 section 4.2.2).
+#pragma warning disable CA5350 // SHA-1 is what the WebSocket handshake specifies; no security rests on it.
+                var hash = System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"));
+#pragma warning restore CA5350
+                context.Response.Headers.SecWebSocketAccept = Convert.ToBase64String(hash);
+            }
+
             await using var stream = await upgrade.UpgradeAsync();
             if (mode is "first" or "halfclose")
             {
