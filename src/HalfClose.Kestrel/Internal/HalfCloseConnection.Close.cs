@@ -94,7 +94,10 @@ internal sealed partial class HalfCloseConnection
         }
     }
 
-    /// <summary>FIN after the last response byte (sent already by the send loop under Drain), then read and discard within the bounds; RST when a bound is hit.</summary>
+    /// <summary>
+    /// FIN after the last response byte (the send loop has sent it), then read and discard within the bounds; RST when a
+    /// bound is hit. Without a reason to linger the transport's own close sends the FIN: one system call fewer.
+    /// </summary>
     private async Task DrainAsync(HalfClosePolicy policy)
     {
         var started = _shared.Time.GetTimestamp();

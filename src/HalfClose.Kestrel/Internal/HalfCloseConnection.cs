@@ -48,7 +48,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         if (policy.Linger != LingerMode.Off && connection.Features.Get<ITlsConnectionFeature>() is null)
         {
             var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? System.Buffers.MemoryPool<byte>.Shared;
-            _output = new HalfCloseOutput(socket, pool, finWhenDone: policy.Linger == LingerMode.Drain);
+            _output = new HalfCloseOutput(socket, pool);
         }
 
         _input = new HalfCloseInput(_transport.Input, this, keepInnerOpen: _output is not null);

@@ -17,7 +17,6 @@ internal sealed class HalfCloseOutput
 
     private readonly Socket _socket;
     private readonly Pipe _pipe;
-    private readonly bool _finWhenDone;
     private List<ArraySegment<byte>>? _segments;
     private volatile bool _failed;
     private volatile bool _finSent;
@@ -26,11 +25,9 @@ internal sealed class HalfCloseOutput
 
     /// <param name="socket">The connection's socket.</param>
     /// <param name="pool">Kestrel's memory pool.</param>
-    /// <param name="finWhenDone">Send FIN as soon as the last byte is sent (the start of a lingering close).</param>
-    public HalfCloseOutput(Socket socket, MemoryPool<byte> pool, bool finWhenDone)
+    public HalfCloseOutput(Socket socket, MemoryPool<byte> pool)
     {
         _socket = socket;
-        _finWhenDone = finWhenDone;
         _pipe = new Pipe(new PipeOptions(
             pool,
             readerScheduler: PipeScheduler.ThreadPool,
@@ -38,13 +35,15 @@ internal sealed class HalfCloseOutput
             pauseWriterThreshold: PauseWriterThreshold,
             resumeWriterThreshold: PauseWriterThreshold / 2,
             useSynchronizationContext: false));
-        Sending = Task.CompletedTask;
     }
 
     public PipeWriter Writer => _pipe.Writer;
 
-    /// <summary>Completes when every byte written before the writer completed is in the socket's send buffer, or sending failed.</summary>
-    public Task Sending { get; private set; }
+    /// <summary>
+    /// Completes when every byte written before the writer completed is in the socket's send buffer, or sending failed.
+    /// Awaited once, by the close (a pooled ValueTask: no allocation per connection for the loop).
+    /// </summary>
+    public ValueTask Sending { get; private set; }
 
     /// <summary>Whether a send failed, or the output was completed with an error (an abort): no graceful close then.</summary>
     public bool Failed => _failed;
@@ -95,9 +94,12 @@ internal sealed class HalfCloseOutput
         return request.Task;
     }
 
+#pragma warning disable CA2012 // Kept to be awaited exactly once, by the close.
     public void Start() => Sending = SendLoopAsync();
+#pragma warning restore CA2012
 
-    private async Task SendLoopAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendLoopAsync()
     {
         var reader = _pipe.Reader;
         try
@@ -122,12 +124,6 @@ internal sealed class HalfCloseOutput
                     // Only ShutdownSendAsync cancels this reader: what it asked to be sent has just been.
                     request.TrySetResult(SendFin());
                 }
-            }
-
-            // Every response byte is in the socket's send buffer: the FIN goes out now, as early as the transport's would.
-            if (_finWhenDone)
-            {
-                SendFin();
             }
         }
         catch (Exception)

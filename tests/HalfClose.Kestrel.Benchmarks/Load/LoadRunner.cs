@@ -84,8 +84,11 @@ internal static class LoadRunner
 
             for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
             {
+                // A B then B A: the host that goes second in a round meets what the first left behind (a conn-per-request
+                // round leaves tens of thousands of the client's ports in TIME-WAIT); alternating cancels that out.
+                var order = round % 2 == 1 ? driven : Enumerable.Reverse(driven);
                 Console.Write($"{Workloads.Name(workload),-16} round {round}/{options.Rounds}:");
-                foreach (var host in driven.TakeWhile(_ => !interrupted.IsCancellationRequested))
+                foreach (var host in order.TakeWhile(_ => !interrupted.IsCancellationRequested))
                 {
                     var peakReset = ProcMemory.TryResetPeak(host.Pid);
                     var (tallies, elapsed) = await client.RunAsync(workload, host.Port);

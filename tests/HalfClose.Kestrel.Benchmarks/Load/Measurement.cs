@@ -24,6 +24,26 @@ internal sealed class Measurement(HostKind host, Workload workload)
     /// <summary>The highest of the rounds' peak resident set sizes.</summary>
     public long PeakBytes => _rounds.Count == 0 ? 0 : _rounds.Max(r => r.PeakBytes);
 
+    /// <summary>
+    /// The median, over the rounds both ran, of this host's requests/s divided by <paramref name="other"/>'s in the same
+    /// round: a paired estimate, insensitive to the machine's drift between rounds and to one disturbed round.
+    /// </summary>
+    public double? MedianRoundRatio(Measurement other)
+    {
+        var ratios = _rounds.Zip(other._rounds)
+            .Where(pair => pair.Second.RequestsPerSecond > 0)
+            .Select(pair => pair.First.RequestsPerSecond / pair.Second.RequestsPerSecond)
+            .Order()
+            .ToArray();
+        if (ratios.Length == 0)
+        {
+            return null;
+        }
+
+        var middle = ratios.Length / 2;
+        return ratios.Length % 2 == 1 ? ratios[middle] : (ratios[middle - 1] + ratios[middle]) / 2;
+    }
+
     public void Add(RoundResult round)
     {
         _rounds.Add(round);

@@ -39,8 +39,9 @@ internal static class ReportTable
 
         Console.WriteLine($"(origin, lifetime peak: {ProcMemory.PeakBytes(origin.Pid) / MiB:0.0} MiB)");
         Console.WriteLine();
-        Console.WriteLine("Ratios, with policy / without (req/s above 1 is faster; latency and memory above 1 are more):");
-        Console.WriteLine($"{"workload",-16} {"pair",-28} {"req/s",7} {"p50",7} {"p99",7} {"peak",7}");
+        Console.WriteLine("Ratios, with policy / without (req/s above 1 is faster; latency and memory above 1 are more).");
+        Console.WriteLine("req/s: all rounds pooled; median: the median of the per-round ratios (rounds run A B, then B A).");
+        Console.WriteLine($"{"workload",-16} {"pair",-28} {"req/s",7} {"median",7} {"p50",7} {"p99",7} {"peak",7}");
         foreach (var workload in measurements.Select(m => m.Workload).Distinct())
         {
             PrintRatio(measurements, workload, HostKind.KestrelPolicy, HostKind.Kestrel);
@@ -59,7 +60,8 @@ internal static class ReportTable
         }
 
         var pair = $"{HostKinds.Name(with)} / {HostKinds.Name(without)}";
-        Console.WriteLine($"{Workloads.Name(workload),-16} {pair,-28} {Ratio(a.RequestsPerSecond, b.RequestsPerSecond),7} " +
+        var median = a.MedianRoundRatio(b) is { } m ? m.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
+        Console.WriteLine($"{Workloads.Name(workload),-16} {pair,-28} {Ratio(a.RequestsPerSecond, b.RequestsPerSecond),7} {median,7} " +
             $"{Ratio(a.Latency(0.50), b.Latency(0.50)),7} {Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7}");
     }
 
