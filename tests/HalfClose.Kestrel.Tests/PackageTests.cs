@@ -16,73 +16,88 @@ public sealed class PackageTests
     [Fact]
     public async Task Pack_ContainsLibraryXmlDocsAndReadme_NoTestAssemblies()
     {
-        var root = RepositoryRoot();
-        var output = Directory.CreateTempSubdirectory("halfclose-pack-");
-        try
-        {
-            var (exitCode, log) = await RunAsync("dotnet", ["pack", Path.Combine(root, "src", "HalfClose.Kestrel", "HalfClose.Kestrel.csproj"),
-                "--no-build", "-c", Configuration, "-o", output.FullName]);
-            Assert.True(exitCode == 0, log);
+        using var package = await PackedPackage.PackAsync("HalfClose.Kestrel");
 
-            var package = Assert.Single(output.GetFiles("HalfClose.Kestrel.*.nupkg"), f => !f.Name.EndsWith(".snupkg", StringComparison.Ordinal));
-            using var zip = ZipFile.OpenRead(package.FullName);
-            var entries = zip.Entries.Select(e => e.FullName).ToArray();
+        Assert.Contains("README.md", package.Entries);
+        Assert.Contains("lib/net10.0/HalfClose.Kestrel.dll", package.Entries);
+        Assert.Contains("lib/net10.0/HalfClose.Kestrel.xml", package.Entries);
+        Assert.DoesNotContain(package.Entries, e => e.Contains("Tests", StringComparison.OrdinalIgnoreCase) || e.Contains("Sample", StringComparison.OrdinalIgnoreCase));
 
-            Assert.Contains("README.md", entries);
-            Assert.Contains("lib/net10.0/HalfClose.Kestrel.dll", entries);
-            Assert.Contains("lib/net10.0/HalfClose.Kestrel.xml", entries);
-            Assert.DoesNotContain(entries, e => e.Contains("Tests", StringComparison.OrdinalIgnoreCase) || e.Contains("Sample", StringComparison.OrdinalIgnoreCase));
+        var nuspec = package.Nuspec;
+        string? Meta(string name) => nuspec.Descendants().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
+        Assert.Equal("HalfClose.Kestrel", Meta("id"));
+        Assert.False(string.IsNullOrWhiteSpace(Meta("version")));
+        Assert.False(string.IsNullOrWhiteSpace(Meta("description")));
+        Assert.Contains("kestrel", Meta("tags"), StringComparison.Ordinal);
+        Assert.Equal("MIT", Meta("license"));
+        Assert.Equal("README.md", Meta("readme"));
+        Assert.Contains(nuspec.Descendants(), e => e.Name.LocalName == "frameworkReference" && (string?)e.Attribute("name") == "Microsoft.AspNetCore.App");
 
-            using var nuspecStream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
-            var nuspec = XDocument.Load(nuspecStream);
-            string? Meta(string name) => nuspec.Descendants().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
-            Assert.Equal("HalfClose.Kestrel", Meta("id"));
-            Assert.False(string.IsNullOrWhiteSpace(Meta("version")));
-            Assert.False(string.IsNullOrWhiteSpace(Meta("description")));
-            Assert.Contains("kestrel", Meta("tags"), StringComparison.Ordinal);
-            Assert.Equal("MIT", Meta("license"));
-            Assert.Equal("README.md", Meta("readme"));
-            Assert.Contains(nuspec.Descendants(), e => e.Name.LocalName == "frameworkReference" && (string?)e.Attribute("name") == "Microsoft.AspNetCore.App");
-
-            using var docsStream = zip.GetEntry("lib/net10.0/HalfClose.Kestrel.xml")!.Open();
-            var docs = XDocument.Load(docsStream);
-            Assert.Contains(docs.Descendants("member"), m => (string?)m.Attribute("name") == "T:HalfClose.Kestrel.IHalfCloseFeature");
-        }
-        finally
-        {
-            output.Delete(recursive: true);
-        }
+        var docs = package.Load("lib/net10.0/HalfClose.Kestrel.xml");
+        Assert.Contains(docs.Descendants("member"), m => (string?)m.Attribute("name") == "T:HalfClose.Kestrel.IHalfCloseFeature");
     }
 
     [Fact]
     public async Task PackYarp_DependsOnTheCoreAndYarp_WithDocsAndReadme()
     {
-        var root = RepositoryRoot();
-        var output = Directory.CreateTempSubdirectory("halfclose-pack-yarp-");
-        try
+        using var package = await PackedPackage.PackAsync("HalfClose.Kestrel.Yarp");
+
+        Assert.Contains("README.md", package.Entries);
+        Assert.Contains("lib/net10.0/HalfClose.Kestrel.Yarp.dll", package.Entries);
+        Assert.Contains("lib/net10.0/HalfClose.Kestrel.Yarp.xml", package.Entries);
+        Assert.DoesNotContain("lib/net10.0/HalfClose.Kestrel.dll", package.Entries);
+        Assert.Equal("HalfClose.Kestrel.Yarp", package.Nuspec.Descendants().First(e => e.Name.LocalName == "id").Value);
+        var dependencies = package.Nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string?)e.Attribute("id")).ToArray();
+        Assert.Contains("HalfClose.Kestrel", dependencies);
+        Assert.Contains("Yarp.ReverseProxy", dependencies);
+    }
+
+    /// <summary>A project of src/ packed (no build: the one this test run built) into a temporary folder, opened.</summary>
+    private sealed class PackedPackage : IDisposable
+    {
+        private readonly DirectoryInfo _output;
+        private readonly ZipArchive _zip;
+
+        private PackedPackage(DirectoryInfo output, ZipArchive zip)
         {
-            var (exitCode, log) = await RunAsync("dotnet", ["pack", Path.Combine(root, "src", "HalfClose.Kestrel.Yarp", "HalfClose.Kestrel.Yarp.csproj"),
-                "--no-build", "-c", Configuration, "-o", output.FullName]);
-            Assert.True(exitCode == 0, log);
-
-            var package = Assert.Single(output.GetFiles("HalfClose.Kestrel.Yarp.*.nupkg"), f => !f.Name.EndsWith(".snupkg", StringComparison.Ordinal));
-            using var zip = ZipFile.OpenRead(package.FullName);
-            var entries = zip.Entries.Select(e => e.FullName).ToArray();
-            Assert.Contains("README.md", entries);
-            Assert.Contains("lib/net10.0/HalfClose.Kestrel.Yarp.dll", entries);
-            Assert.Contains("lib/net10.0/HalfClose.Kestrel.Yarp.xml", entries);
-            Assert.DoesNotContain("lib/net10.0/HalfClose.Kestrel.dll", entries);
-
-            using var nuspecStream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
-            var nuspec = XDocument.Load(nuspecStream);
-            Assert.Equal("HalfClose.Kestrel.Yarp", nuspec.Descendants().First(e => e.Name.LocalName == "id").Value);
-            var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string?)e.Attribute("id")).ToArray();
-            Assert.Contains("HalfClose.Kestrel", dependencies);
-            Assert.Contains("Yarp.ReverseProxy", dependencies);
+            _output = output;
+            _zip = zip;
+            Entries = [.. zip.Entries.Select(e => e.FullName)];
+            Nuspec = Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).FullName);
         }
-        finally
+
+        public string[] Entries { get; }
+
+        public XDocument Nuspec { get; }
+
+        public static async Task<PackedPackage> PackAsync(string project)
         {
-            output.Delete(recursive: true);
+            var output = Directory.CreateTempSubdirectory("halfclose-pack-");
+            try
+            {
+                var (exitCode, log) = await RunAsync("dotnet", ["pack", Path.Combine(RepositoryRoot(), "src", project, project + ".csproj"),
+                    "--no-build", "-c", Configuration, "-o", output.FullName]);
+                Assert.True(exitCode == 0, log);
+                var file = Assert.Single(output.GetFiles(project + ".*.nupkg"), f => !f.Name.EndsWith(".snupkg", StringComparison.Ordinal));
+                return new PackedPackage(output, ZipFile.OpenRead(file.FullName));
+            }
+            catch
+            {
+                output.Delete(recursive: true);
+                throw;
+            }
+        }
+
+        public XDocument Load(string entry)
+        {
+            using var stream = _zip.GetEntry(entry)!.Open();
+            return XDocument.Load(stream);
+        }
+
+        public void Dispose()
+        {
+            _zip.Dispose();
+            _output.Delete(recursive: true);
         }
     }
 
