@@ -46,7 +46,7 @@ internal sealed partial class HalfCloseConnection
                 return;
             }
 
-            // The response's end may have sent the server's FIN already (the connection is about to complete).
+            // The server's FIN may be out already (ShutdownSendAsync): the client's end then shows past CLOSE-WAIT.
             if (HalfClosePolicy.Classify(TcpStateProbe.Read(_socket), serverFinSent: _output?.FinSent == true) == TransportEnd.Closed)
             {
                 HalfCloseLog.ResetWhileHalfOpen(_shared.Logger, _connection.ConnectionId);
