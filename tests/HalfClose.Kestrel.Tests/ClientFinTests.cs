@@ -14,8 +14,6 @@ public sealed class ClientFinTests
         ["HalfOpenTimeout"] = timeout ?? "00:00:30",
     };
 
-    private static string Get(string target) => $"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n";
-
     [Theory]
     [InlineData(Front.Kestrel)]
     [InlineData(Front.Yarp)]
@@ -23,7 +21,7 @@ public sealed class ClientFinTests
     {
         await using var servers = await TestServers.StartAsync(front, Policy());
 
-        var result = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, Get("/"));
+        var result = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, HttpText.Get("/"));
 
         Assert.Equal(Ending.Fin, result.Ending);
         Assert.Equal([200], result.StatusCodes);
@@ -39,7 +37,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy());
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/slow?ms=400&id=a"));
+        await client.SendAsync(HttpText.Get("/slow?ms=400&id=a"));
         await servers.Probe.Started("a").WaitAsync(Bound);
         client.HalfClose();
         var result = await client.ReadToEndAsync();
@@ -58,7 +56,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy(clientFin: "Abort"));
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/slow?ms=5000&id=a"));
+        await client.SendAsync(HttpText.Get("/slow?ms=5000&id=a"));
         await servers.Probe.Started("a").WaitAsync(Bound);
         client.HalfClose();
         var result = await client.ReadToEndAsync();
@@ -76,7 +74,7 @@ public sealed class ClientFinTests
     {
         await using var servers = await TestServers.StartAsync(front, Policy());
 
-        var result = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, Get("/wait-fin?id=a"));
+        var result = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, HttpText.Get("/wait-fin?id=a"));
 
         Assert.Equal(Ending.Fin, result.Ending);
         Assert.Equal([200], result.StatusCodes);
@@ -94,7 +92,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy());
 
         var result = await RawHttpClient.SendAndHalfCloseAsync(
-            servers.Port, Get("/slow?ms=300&id=1") + Get("/slow?ms=10&id=2") + Get("/slow?ms=10&id=3"));
+            servers.Port, HttpText.Get("/slow?ms=300&id=1") + HttpText.Get("/slow?ms=10&id=2") + HttpText.Get("/slow?ms=10&id=3"));
 
         Assert.Equal(Ending.Fin, result.Ending);
         Assert.Equal([200, 200, 200], result.StatusCodes);
@@ -112,7 +110,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy(pipelined: "Discard"));
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/slow?ms=1000&id=1") + Get("/slow?ms=10&id=2") + Get("/slow?ms=10&id=3"));
+        await client.SendAsync(HttpText.Get("/slow?ms=1000&id=1") + HttpText.Get("/slow?ms=10&id=2") + HttpText.Get("/slow?ms=10&id=3"));
         await servers.Probe.Started("1").WaitAsync(Bound);
         client.HalfClose();
         var result = await client.ReadToEndAsync();
@@ -132,7 +130,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy(clientFin: "Abort"));
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/slow?ms=5000&id=1") + Get("/slow?ms=10&id=2") + Get("/slow?ms=10&id=3"));
+        await client.SendAsync(HttpText.Get("/slow?ms=5000&id=1") + HttpText.Get("/slow?ms=10&id=2") + HttpText.Get("/slow?ms=10&id=3"));
         await servers.Probe.Started("1").WaitAsync(Bound);
         client.HalfClose();
         var result = await client.ReadToEndAsync();
@@ -220,7 +218,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy());
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/hang?id=a"));
+        await client.SendAsync(HttpText.Get("/hang?id=a"));
         await servers.Probe.Started("a").WaitAsync(Bound);
         client.Reset();
 
@@ -235,7 +233,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy());
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/hang?id=a"));
+        await client.SendAsync(HttpText.Get("/hang?id=a"));
         await servers.Probe.Started("a").WaitAsync(Bound);
         client.HalfClose();
         var stillOpen = await client.ReadToEndAsync(TimeSpan.FromMilliseconds(500));
@@ -257,7 +255,7 @@ public sealed class ClientFinTests
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
         for (var i = 0; i < 3; i++)
         {
-            await client.SendAsync(Get("/"));
+            await client.SendAsync(HttpText.Get("/"));
             var response = await client.ReadResponsesAsync(1);
             Assert.Equal([200], HttpText.StatusCodes(response));
         }
@@ -275,7 +273,7 @@ public sealed class ClientFinTests
         await using var servers = await TestServers.StartAsync(front, Policy(timeout: "00:00:01"));
 
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(Get("/hang?id=a"));
+        await client.SendAsync(HttpText.Get("/hang?id=a"));
         await servers.Probe.Started("a").WaitAsync(Bound);
         client.HalfClose();
         var result = await client.ReadToEndAsync();

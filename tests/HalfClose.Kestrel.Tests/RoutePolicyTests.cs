@@ -38,8 +38,7 @@ public sealed class RoutePolicyTests
         $"--ReverseProxy:Routes:{name}:Metadata:HalfClose.ClientFin={clientFin}",
     ];
 
-    private static string Get(string target, string? route = null) =>
-        $"GET {target} HTTP/1.1\r\nHost: test\r\n{(route is null ? "" : $"X-Route: {route}\r\n")}\r\n";
+    private static string Get(string target, string? route = null) => HttpText.Get(target, route is null ? "" : $"X-Route: {route}\r\n");
 
     [Theory]
     [InlineData("Serve")]

@@ -11,12 +11,10 @@ public sealed class TlsAndHttp2Tests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    private static string Get(string target) => $"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n";
-
     private static async Task<RawResult> TlsSlowGetThenFinAsync(int port, Probe probe, string id, int ms = 300)
     {
         await using var client = await RawTlsClient.ConnectAsync(port);
-        await client.SendAsync(Get($"/slow?ms={ms}&id={id}"));
+        await client.SendAsync(HttpText.Get($"/slow?ms={ms}&id={id}"));
         await probe.Started(id).WaitAsync(Bound);
         client.HalfClose();
         return await client.ReadToEndAsync();
@@ -45,7 +43,7 @@ public sealed class TlsAndHttp2Tests
         await using var servers = await TestServers.StartAsync(front, new Dictionary<string, string?> { ["ClientFin"] = "Serve", ["TlsClientFin"] = "Abort" }, tls: true);
 
         var tlsResult = await TlsSlowGetThenFinAsync(servers.TlsPort, servers.Probe, "tls", ms: 5000);
-        var clearResult = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, Get("/slow?ms=300&id=clear"));
+        var clearResult = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, HttpText.Get("/slow?ms=300&id=clear"));
 
         Assert.NotEqual(Ending.StillOpen, tlsResult.Ending);
         Assert.Empty(tlsResult.Bytes);

@@ -14,7 +14,6 @@ internal sealed class TunnelExtendedConnectFeature(IHttpExtendedConnectFeature i
 
     public async ValueTask<Stream> AcceptAsync()
     {
-        var stream = await inner.AcceptAsync().ConfigureAwait(false);
-        return link.IsConfirmed ? new TunnelClientStream(stream, link) : stream;
+        return link.WrapClientStream(await inner.AcceptAsync().ConfigureAwait(false));
     }
 }

@@ -26,15 +26,15 @@ internal sealed class TunnelLink(Func<CancellationToken, ValueTask<bool>>? endCl
         set => CurrentLink.Value = value;
     }
 
-    /// <summary>Whether the destination confirmed the tunnel (101 over HTTP/1.1) on a connection that can be half-closed.</summary>
-    public bool IsConfirmed
+    /// <summary>
+    /// The client's side of the tunnel, as the forwarder gets it: watched for the client's end when the destination
+    /// confirmed the tunnel (101 over HTTP/1.1) on a connection that can be half-closed, untouched otherwise.
+    /// </summary>
+    public Stream WrapClientStream(Stream stream)
     {
-        get
+        lock (_lock)
         {
-            lock (_lock)
-            {
-                return _confirmed && _destination is not null;
-            }
+            return _confirmed && _destination is not null ? new TunnelClientStream(stream, this) : stream;
         }
     }
 

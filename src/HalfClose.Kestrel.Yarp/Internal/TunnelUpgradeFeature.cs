@@ -9,7 +9,6 @@ internal sealed class TunnelUpgradeFeature(IHttpUpgradeFeature inner, TunnelLink
 
     public async Task<Stream> UpgradeAsync()
     {
-        var stream = await inner.UpgradeAsync().ConfigureAwait(false);
-        return link.IsConfirmed ? new TunnelClientStream(stream, link) : stream;
+        return link.WrapClientStream(await inner.UpgradeAsync().ConfigureAwait(false));
     }
 }

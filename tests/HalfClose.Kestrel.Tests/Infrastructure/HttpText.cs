@@ -2,9 +2,12 @@ using System.Text.RegularExpressions;
 
 namespace HalfClose.Kestrel.Tests.Infrastructure;
 
-/// <summary>Just enough HTTP/1.1 response parsing for assertions: status lines and complete bodies.</summary>
+/// <summary>Just enough HTTP/1.1 for the tests: a GET to send, and response parsing for assertions (status lines, complete bodies).</summary>
 public static partial class HttpText
 {
+    /// <summary>A <c>GET</c> request's head, with <paramref name="headers"/> (each ending in CRLF) after <c>Host</c>.</summary>
+    public static string Get(string target, string headers = "") => $"GET {target} HTTP/1.1\r\nHost: test\r\n{headers}\r\n";
+
     public static IReadOnlyList<int> StatusCodes(string text) =>
         StatusLine().Matches(text).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
