@@ -1,5 +1,7 @@
 using HalfClose.Kestrel;
 using HalfClose.Kestrel.Internal;
+using HalfClose.Kestrel.Internal.Transport;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Microsoft.AspNetCore.Hosting;
@@ -30,10 +32,12 @@ public static class HalfCloseListenOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
 
-        // Runs when Kestrel binds the endpoint: the policy is validated then, and Protocols is final.
+        // Runs when Kestrel binds the endpoint: the policy is validated then, and Protocols is final. Kestrel builds the
+        // innermost middleware first, so an endpoint's own policy is known before an app-wide one outside it is built.
         listenOptions.Use(next =>
         {
-            var shared = HalfCloseServices.GetContext(listenOptions.ApplicationServices, configure);
+            var shared = HalfCloseServices.GetContext(listenOptions, configure);
+            listenOptions.ApplicationServices.GetService<HalfCloseEndpoints>()?.AddWithMiddleware(listenOptions.EndPoint);
             var http1Possible = (listenOptions.Protocols & HttpProtocols.Http1) == HttpProtocols.Http1;
             return new HalfCloseConnectionMiddleware(next, shared, http1Possible).OnConnectionAsync;
         });

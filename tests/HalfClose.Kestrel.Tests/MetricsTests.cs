@@ -96,10 +96,11 @@ public sealed class MetricsTests
         await using var servers = await TestServers.StartAsync(Front.Kestrel);
         using var fins = Collect<long>(servers, "halfclose.client_fins");
 
+        // Listening before the connection starts: a connection records what had a listener when it started.
+        using var halfOpen = Collect<long>(servers, "halfclose.connections.half_open");
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
         await client.SendAsync("GET /hang?id=a HTTP/1.1\r\nHost: test\r\n\r\n");
         await servers.Probe.Started("a").WaitAsync(Bound);
-        using var halfOpen = Collect<long>(servers, "halfclose.connections.half_open");
         client.HalfClose();
         await halfOpen.WaitForMeasurementsAsync(1, Bound);
         client.Reset();

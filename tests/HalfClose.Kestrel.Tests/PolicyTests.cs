@@ -70,29 +70,15 @@ public sealed class PolicyTests
     }
 
     [Theory]
-    [InlineData((byte)TcpState.CloseWait, true)]
-    [InlineData((byte)TcpState.Close, false)]
-    [InlineData((byte)TcpState.Established, false)]
-    [InlineData((byte)TcpState.LastAck, false)]
-    [InlineData((byte)TcpState.FinWait1, false)]
-    [InlineData((byte)TcpState.FinWait2, false)]
+    [InlineData((byte)TcpState.CloseWait, false)]
     [InlineData((byte)TcpState.Unknown, false)]
-    [InlineData((byte)TcpState.Disposed, false)]
-    public void Classify_OnlyCloseWaitIsAClientFin(byte state, bool isClientFin) =>
-        Assert.Equal(isClientFin ? TransportEnd.ClientFin : TransportEnd.Closed, HalfClosePolicy.Classify((TcpState)state));
-
-    [Theory]
-    [InlineData((byte)TcpState.CloseWait, true)]
-    [InlineData((byte)TcpState.TimeWait, true)]
-    [InlineData((byte)TcpState.Closing, true)]
-    [InlineData((byte)TcpState.LastAck, true)]
     [InlineData((byte)TcpState.Close, true)]
-    [InlineData((byte)TcpState.FinWait1, false)]
-    [InlineData((byte)TcpState.FinWait2, false)]
-    [InlineData((byte)TcpState.Disposed, false)]
-    [InlineData((byte)TcpState.Unknown, false)]
-    public void Classify_AfterTheServersFin_TheClientsEndMovesPastCloseWait(byte state, bool isClientFin) =>
-        Assert.Equal(isClientFin ? TransportEnd.ClientFin : TransportEnd.Closed, HalfClosePolicy.Classify((TcpState)state, serverFinSent: true));
+    [InlineData((byte)TcpState.Established, true)]
+    [InlineData((byte)TcpState.LastAck, true)]
+    [InlineData((byte)TcpState.TimeWait, true)]
+    [InlineData((byte)TcpState.Disposed, true)]
+    public void ShowsReset_HalfOpenSocketLeavesCloseWaitOnlyWhenGone_UnreadableSaysNothing(byte state, bool reset) =>
+        Assert.Equal(reset, HalfClosePolicy.ShowsReset((TcpState)state));
 
     [Theory]
     [InlineData(0, 200)]

@@ -27,7 +27,7 @@ internal sealed class EndpointNotifier(HalfCloseConnection connection) : IEndpoi
                 _inner.Endpoint = value;
             }
 
-            connection.OnEndpointSelected(value);
+            connection.EndpointSelected(value);
         }
     }
 

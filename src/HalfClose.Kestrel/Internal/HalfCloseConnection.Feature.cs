@@ -1,19 +1,22 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace HalfClose.Kestrel.Internal;
 
-/// <summary>What the application sees of the connection, and what the request middleware tells it.</summary>
+/// <summary>The facet the application sees (<see cref="IHalfCloseFeature"/>), and the facts the request middleware pushes.</summary>
 internal sealed partial class HalfCloseConnection : IHalfCloseFeature
 {
     private CancellationTokenSource? _halfClosedSource;
-    private HttpContext? _request;
-    private volatile bool _clientHalfClosed;
-    private volatile bool _abortedAfterFin;
     private EndpointNotifier? _endpointNotifier;
-    private int _endpointAborts;
+    private volatile bool _clientHalfClosed;
+    private volatile bool _failedAfterFin;
+    private int _facts;
 
-    public bool IsSupported => !IsMultiplexed(_connection);
+    /// <summary>The request in flight's facts, as the request middleware last pushed them (written by the request's thread only).</summary>
+    private RequestFacts Facts => (RequestFacts)Volatile.Read(ref _facts);
+
+    public bool IsSupported => !IsMultiplexed();
 
     public bool IsClientHalfClosed => _clientHalfClosed;
 
@@ -33,53 +36,66 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         }
     }
 
-    /// <summary>A request starts on this connection (the request middleware calls it).</summary>
+    public async ValueTask<bool> ShutdownSendAsync(CancellationToken cancellationToken = default)
+    {
+        // A TCP FIN under TLS without close_notify reads as a truncation; without request tracking, the caller vouches for the upgrade.
+        if (_output is null || _connection.Features.Get<ITlsConnectionFeature>() is not null
+            || (_shared.TracksRequests && !Facts.Has(RequestFacts.Upgraded)) || IsClosed())
+        {
+            return false;
+        }
+
+        if (!await _output.ShutdownSendAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        Run(static (ref machine, now, _) => machine.SendShutDown(now));
+        return true;
+    }
+
+    /// <summary>A request starts (the request middleware, on the request's thread).</summary>
     public void RequestStarted(HttpContext context)
     {
-        _unreadBody = false;
-        Volatile.Write(ref _endpointAborts, 0);
-        Volatile.Write(ref _request, context);
-        if (_policy is { ClientFin: ClientFinMode.Serve } or { TlsClientFin: ClientFinMode.Serve })
+        var mayHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (mayHaveBody ? RequestFacts.MayHaveBody : 0)));
+
+        // Routing tells which endpoint the request gets, and so whether its own policy decides the FIN.
+        (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
+
+        if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
         {
-            // The FIN may be decided, under the connection's Serve, before routing picks this request's endpoint (it may
-            // come with the request, or while a middleware ahead of routing waits): hear which endpoint it gets.
-            (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
+            context.Features.Set<IHttpUpgradeFeature>(new UpgradeNotifier(upgrade, this));
         }
     }
 
-    /// <summary>
-    /// Routing picked the endpoint of a request that started after the FIN. The FIN's decision may have run before, under
-    /// the connection's policy: an endpoint that says <c>Abort</c> aborts now. (An abort already done cannot be undone.)
-    /// </summary>
-    public void OnEndpointSelected(Endpoint? endpoint)
+    /// <summary>Routing picked the request's endpoint (on the request's thread). Its <c>Abort</c> applies even to a FIN already served.</summary>
+    public void EndpointSelected(Endpoint? endpoint)
     {
-        if (endpoint?.Metadata.GetMetadata<IHalfClosePolicyMetadata>() is not { ClientFin: ClientFinMode.Abort })
+        if (endpoint?.Metadata.GetMetadata<IHalfClosePolicyMetadata>()?.ClientFin is not { } clientFin)
         {
             return;
         }
 
-        // Written with a full fence before the state is read; the decision writes the state before reading this:
-        // whichever runs second sees the other, so a decision racing with routing cannot miss the endpoint's Abort.
-        Interlocked.Exchange(ref _endpointAborts, 1);
-        AbortIfEndpointSaysSo();
-    }
-
-    /// <summary>After a Serve decision, and when routing picks an endpoint: the request in flight's endpoint says Abort.</summary>
-    private void AbortIfEndpointSaysSo()
-    {
-        if (Volatile.Read(ref _endpointAborts) == 1 && Volatile.Read(ref _state) == HalfOpen && Forward(HalfCloseOutcome.Aborted))
+        var aborts = clientFin == ClientFinMode.Abort;
+        Volatile.Write(ref _facts, (int)(Facts | (aborts ? RequestFacts.EndpointAborts : RequestFacts.EndpointServes)));
+        if (aborts)
         {
-            HalfCloseLog.AbortedOnFin(_shared.Logger, _connection.ConnectionId);
+            // Under the lock after the write: a FIN decided before it is aborted here, one decided after it reads the fact.
+            Run(static (ref machine, _, _) => machine.EndpointAborts());
         }
     }
 
-    /// <summary>The request's pipeline has finished; counted when it was answered after the FIN.</summary>
+    /// <summary>The request in flight was answered 101 (on the request's thread).</summary>
+    public void RequestUpgraded() => Volatile.Write(ref _facts, (int)(Facts | RequestFacts.Upgraded));
+
+    /// <summary>The request's pipeline has finished (on the request's thread); counted when it was answered after the FIN.</summary>
     public void RequestEnded(HttpContext context)
     {
         // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it.
-        _unreadBody = HasUnreadBody(context);
-        Volatile.Write(ref _request, null);
-        Volatile.Write(ref _endpointAborts, 0);
+        var bodyUnread = context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
+            && context.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
+        Volatile.Write(ref _facts, (int)(bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None));
         if (!_clientHalfClosed)
         {
             return;
@@ -88,34 +104,61 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         if (context.RequestAborted.IsCancellationRequested)
         {
             // Kestrel aborted it after the FIN: a write failed, the client reset (the transport noticed before the watch did).
-            _abortedAfterFin = true;
+            _failedAfterFin = true;
         }
         else
         {
-            _shared.Metrics.RequestAfterFin(_isTls);
+            _telemetry.RequestAfterFin();
+        }
+    }
+
+    private bool IsClosed()
+    {
+        lock (_lock)
+        {
+            return _machine.State == ConnectionState.Closed;
         }
     }
 
     /// <summary>
-    /// The client-FIN policy of the endpoint whose request is in flight (<see cref="IHalfClosePolicyMetadata"/>), if any.
-    /// Read from another thread as the FIN arrives: a request that has just ended reads as none.
+    /// Whether the connection speaks HTTP/2 (ALPN <c>h2</c>). A FIN that came with the TLS handshake finds it unfinished:
+    /// no protocol is known yet, and nothing is in flight that HTTP/2 could lose, so it is taken as HTTP/1.x.
     /// </summary>
-    private ClientFinMode? EndpointClientFin()
+    private bool IsMultiplexed()
     {
-        if (Volatile.Read(ref _request) is not { } request)
-        {
-            return null;
-        }
-
         try
         {
-            return request.GetEndpoint()?.Metadata.GetMetadata<IHalfClosePolicyMetadata>()?.ClientFin;
+            return _connection.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual("h2"u8);
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
         {
-            // The request ended and its context was reset meanwhile: no request is in flight.
-            return null;
+            return false;
         }
+    }
+
+    /// <summary>
+    /// Where the exchange stood as the FIN arrived, from the pushed facts and what the input held. Below TLS the unread
+    /// bytes are records, not HTTP: there a FIN with no request in the application reads as between requests.
+    /// </summary>
+    private FinPhase PhaseOf(RequestFacts facts, InputRemainder remainder, bool readerWasWaiting, bool isTls)
+    {
+        if (!_shared.TracksRequests)
+        {
+            return FinPhase.Unknown;
+        }
+
+        if (facts.Has(RequestFacts.InFlight))
+        {
+            return facts.Has(RequestFacts.MayHaveBody) && readerWasWaiting ? FinPhase.RequestBody : FinPhase.Response;
+        }
+
+        return remainder switch
+        {
+            _ when isTls && _belowTls => FinPhase.BetweenRequests,
+            InputRemainder.Headers => FinPhase.Response,
+            InputRemainder.Partial => FinPhase.RequestHeaders,
+            _ => FinPhase.BetweenRequests,
+        };
     }
 
     private void SignalHalfClosed()
@@ -127,44 +170,7 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         }
         catch (AggregateException ex)
         {
-            HalfCloseLog.UnexpectedError(_shared.Logger, _connection.ConnectionId, ex);
+            _telemetry.UnexpectedError(ex);
         }
     }
-
-    /// <summary>
-    /// Where the exchange stands as the FIN arrives. Read from another thread: a best effort, for telemetry.
-    /// Below TLS the unread bytes are records, not HTTP: there a FIN with no request in the application reads as
-    /// between requests.
-    /// </summary>
-    private FinPhase CurrentPhase(bool fromInput)
-    {
-        if (!_shared.TracksRequests)
-        {
-            return FinPhase.Unknown;
-        }
-
-        var request = Volatile.Read(ref _request);
-        if (request is not null)
-        {
-            return HasUnreadBody(request) ? FinPhase.RequestBody : FinPhase.Response;
-        }
-
-        if (!fromInput)
-        {
-            // Kestrel is not waiting for data and no request is in the application: it is between parsing one and running it.
-            return FinPhase.Response;
-        }
-
-        return _input.RemainderAtEnd switch
-        {
-            InputRemainder.Headers => FinPhase.Response,
-            InputRemainder.Partial => FinPhase.RequestHeaders,
-            _ => FinPhase.BetweenRequests,
-        };
-    }
-
-    /// <summary>Whether the request has a body not read to its end (Kestrel marks the trailers available at the end).</summary>
-    private static bool HasUnreadBody(HttpContext request) =>
-        request.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
-        && request.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
 }

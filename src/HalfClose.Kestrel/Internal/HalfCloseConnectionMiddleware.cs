@@ -5,29 +5,32 @@ namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
 /// Connection middleware that applies the half-close policy to HTTP/1.x connections and passes every other
-/// connection (HTTP/2 by ALPN or by prior knowledge, non-TCP transports) through untouched.
+/// connection (an HTTP/2-only endpoint, non-TCP transports) through untouched.
 /// </summary>
 internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, HalfCloseContext shared, bool http1Possible)
 {
     public Task OnConnectionAsync(ConnectionContext connection)
     {
-        var policy = shared.Source.Current;
-
-        // An app-wide policy already runs on this connection: the endpoint's own policy replaces it.
+        // The connection is already under a policy (an outer middleware's): it is this endpoint's, resolved when it bound,
+        // unless the two could not be told apart then.
         if (connection.Features.Get<IHalfCloseFeature>() is HalfCloseConnection outer)
         {
-            outer.Policy = policy;
+            if (outer.Context != shared)
+            {
+                outer.AdoptPolicy(shared);
+            }
+
             return next(connection);
         }
 
         var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
-        if (!http1Possible || socket is null || !TcpStateProbe.CanProbe(socket) || HalfCloseConnection.IsMultiplexed(connection))
+        if (!http1Possible || socket is null || !TcpStateProbe.CanProbe(socket))
         {
             connection.Features.Set<IHalfCloseFeature>(UnsupportedHalfCloseFeature.Instance);
             return next(connection);
         }
 
-        return ServeAsync(connection, new HalfCloseConnection(connection, socket, policy, shared));
+        return ServeAsync(connection, new HalfCloseConnection(connection, socket, shared));
     }
 
     private async Task ServeAsync(ConnectionContext connection, HalfCloseConnection halfClose)

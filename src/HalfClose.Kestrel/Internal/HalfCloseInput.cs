@@ -2,21 +2,31 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
+using Microsoft.AspNetCore.Connections;
 
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
-/// The connection's input as a socket would show it: the client's FIN is reported only once the reader has
-/// examined every byte that arrived before it. Kestrel's HTTP/1.x body readers treat a completed read as a
-/// truncated body even when the rest of the body is in the buffer; with this reader they see the body, then the end.
+/// The connection's input, and the one place that settles how it ended. The transport completes its input cleanly on the
+/// client's FIN and with an error on a reset or a server abort, on every platform; whichever looks first, the application's
+/// read or <see cref="Probe"/> (when the transport says it has closed and nobody is reading), settles the end once.
 /// </summary>
 /// <remarks>
-/// With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open: the policy reads
-/// and discards from it during a lingering close.
+/// Kestrel's HTTP/1.x body readers treat a completed read as a truncated body even when the rest of the body is in the
+/// buffer, so the end is shown to the reader only once it has examined every byte before it, as a socket would.
+/// With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open for a lingering close.
+/// With <paramref name="readAhead"/> (above a TLS layer, which reads the socket only when asked), a probe that finds
+/// nothing reads ahead itself, and the application's next read joins that read.
 /// </remarks>
-internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null, bool keepInnerOpen = false)
+internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener? endListener = null, bool keepInnerOpen = false, bool readAhead = false)
     : PipeReader, IValueTaskSource<ReadResult>
 {
+    private const int Idle = 0;
+    private const int Reading = 1;
+    private const int Probing = 2;
+    private const int ReadingAhead = 3;
+    private const int Done = 4;
+
     // A pending read completes through this source: no state machine, no allocation (one read is outstanding at a time).
     private ManualResetValueTaskSourceCore<ReadResult> _pendingRead;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _innerRead;
@@ -24,30 +34,44 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
     private ReadOnlySequence<byte> _hiddenBuffer;
     private bool _hiding;
     private bool _endExamined;
-    private bool _endSeen;
-    private volatile bool _awaitingData;
+    private int _end;
 
-    /// <summary>Whether the reader is waiting for data: an end of input will reach it (and the listener) at once.</summary>
-    public bool IsAwaitingData => _awaitingData;
-
-    /// <summary>Whether the reader has been shown the input's clean end (the client's FIN).</summary>
-    public bool EndSeen => Volatile.Read(ref _endSeen);
+    /// <summary>How the input ended, once settled.</summary>
+    public InputEnd End => (InputEnd)Volatile.Read(ref _end);
 
     /// <summary>The transport's input, under this reader.</summary>
     public PipeReader Inner => inner;
 
-    /// <summary>What the reader had not yet consumed when the end arrived; set before the listener is told.</summary>
-    public InputRemainder RemainderAtEnd { get; private set; }
-
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        var read = inner.ReadAsync(cancellationToken);
-        if (read.IsCompletedSuccessfully)
+        if (!BeginRead())
         {
-            return new ValueTask<ReadResult>(Reveal(read.Result));
+            // Joined the probe's read-ahead: it completes this read.
+            return new ValueTask<ReadResult>(this, _pendingRead.Version);
         }
 
-        _awaitingData = true;
+        ValueTask<ReadResult> read;
+        try
+        {
+            if (_cancelPending)
+            {
+                // A cancellation the read-ahead consumed belongs to this read.
+                _cancelPending = false;
+                inner.CancelPendingRead();
+            }
+
+            read = inner.ReadAsync(cancellationToken);
+            if (read.IsCompleted)
+            {
+                return new ValueTask<ReadResult>(Reveal(read.Result, readerWasWaiting: false));
+            }
+        }
+        catch (Exception ex)
+        {
+            Failed(ex);
+            throw;
+        }
+
         _pendingRead.Reset();
         _innerRead = read.ConfigureAwait(false).GetAwaiter();
         _innerRead.UnsafeOnCompleted(_onInnerRead ??= OnInnerRead);
@@ -63,12 +87,29 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
 
     public override bool TryRead(out ReadResult result)
     {
-        if (!inner.TryRead(out result))
+        if (Volatile.Read(ref _readerState) == ReadingAhead)
         {
+            // The read-ahead holds the input: nothing to hand out without waiting.
+            result = default;
             return false;
         }
 
-        result = Reveal(result);
+        BeginRead();
+        try
+        {
+            if (!inner.TryRead(out result))
+            {
+                EndRead();
+                return false;
+            }
+        }
+        catch (Exception ex)
+        {
+            Failed(ex);
+            throw;
+        }
+
+        result = Reveal(result, readerWasWaiting: false);
         return true;
     }
 
@@ -85,54 +126,74 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
         }
 
         inner.AdvanceTo(consumed, examined);
+        EndRead();
     }
 
     public override void CancelPendingRead() => inner.CancelPendingRead();
 
     public override void Complete(Exception? exception = null)
     {
-        if (!keepInnerOpen)
+        int previous;
+        lock (_gate)
+        {
+            previous = Interlocked.Exchange(ref _readerState, Done);
+        }
+
+        if (previous == ReadingAhead)
+        {
+            // The read-ahead completes the input when it returns.
+            inner.CancelPendingRead();
+        }
+        else if (!keepInnerOpen)
         {
             inner.Complete(exception);
         }
     }
 
-    public override ValueTask CompleteAsync(Exception? exception = null) => keepInnerOpen ? default : inner.CompleteAsync(exception);
+    public override ValueTask CompleteAsync(Exception? exception = null)
+    {
+        Complete(exception);
+        return default;
+    }
 
     private void OnInnerRead()
     {
         ReadResult result;
         try
         {
-            result = Reveal(_innerRead.GetResult());
+            result = Reveal(_innerRead.GetResult(), readerWasWaiting: true);
         }
         catch (Exception ex)
         {
-            _awaitingData = false;
             _innerRead = default;
+            Failed(ex);
             _pendingRead.SetException(ex);
             return;
         }
 
-        _awaitingData = false;
         _innerRead = default;
         _pendingRead.SetResult(result);
     }
 
-    private ReadResult Reveal(ReadResult result)
+    /// <summary>A read failed: no <c>AdvanceTo</c> follows it. The transport's error is how the input ended.</summary>
+    private void Failed(Exception ex)
+    {
+        if (ClassifyError(ex) is { } end)
+        {
+            Settle(end, InputRemainder.None, readerWasWaiting: true);
+        }
+
+        EndRead();
+    }
+
+    private ReadResult Reveal(ReadResult result, bool readerWasWaiting)
     {
         if (!result.IsCompleted)
         {
             return result;
         }
 
-        if (!_endSeen)
-        {
-            Volatile.Write(ref _endSeen, true);
-            RemainderAtEnd = Remainder(result.Buffer);
-            endListener?.OnInputEnded();
-        }
-
+        Settle(InputEnd.ClientFin, Remainder(result.Buffer), readerWasWaiting);
         if (result.Buffer.IsEmpty || _endExamined)
         {
             return result;
@@ -142,6 +203,22 @@ internal sealed class HalfCloseInput(PipeReader inner, IInputEndListener? endLis
         _hiddenBuffer = result.Buffer;
         return new ReadResult(result.Buffer, result.IsCanceled, isCompleted: false);
     }
+
+    private void Settle(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
+    {
+        if (Interlocked.CompareExchange(ref _end, (int)end, (int)InputEnd.None) == (int)InputEnd.None)
+        {
+            endListener?.OnInputEnded(end, remainder, readerWasWaiting);
+        }
+    }
+
+    /// <summary>How an error completing the input ended it; null for errors that say nothing about the transport.</summary>
+    internal static InputEnd? ClassifyError(Exception ex) => ex switch
+    {
+        ConnectionAbortedException or ObjectDisposedException => InputEnd.ServerClosed,
+        OperationCanceledException or InvalidOperationException => null,
+        _ => InputEnd.Reset,
+    };
 
     private static InputRemainder Remainder(ReadOnlySequence<byte> buffer)
     {

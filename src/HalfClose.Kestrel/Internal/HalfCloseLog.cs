@@ -34,6 +34,12 @@ internal static partial class HalfCloseLog
     [LoggerMessage(10, LogLevel.Debug, "Connection {ConnectionId}: closed by the server while the client may still send; {End} after {LingerMilliseconds} ms, {DrainedBytes} bytes discarded.", EventName = "LingerEnded")]
     public static partial void LingerEnded(ILogger logger, string connectionId, LingerEnd end, double lingerMilliseconds, long drainedBytes);
 
+    [LoggerMessage(11, LogLevel.Warning, "Connection {ConnectionId}: the endpoint's own half-close policy was applied after the connection started; its Linger {Linger} does not apply to it.", EventName = "EndpointPolicyLate")]
+    public static partial void EndpointPolicyLate(ILogger logger, string connectionId, LingerMode linger);
+
+    [LoggerMessage(12, LogLevel.Information, "Endpoint {EndPoint} has no half-close middleware (the application set its own Kestrel endpoint defaults): the policy is applied by the transport.", EventName = "AppliedAtTransport")]
+    public static partial void AppliedAtTransport(ILogger logger, string endPoint);
+
     [LoggerMessage(9, LogLevel.Error, "Connection {ConnectionId}: unexpected error in the half-close policy.", EventName = "UnexpectedError")]
     public static partial void UnexpectedError(ILogger logger, string connectionId, Exception exception);
 }

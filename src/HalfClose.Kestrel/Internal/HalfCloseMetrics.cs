@@ -2,7 +2,11 @@ using System.Diagnostics.Metrics;
 
 namespace HalfClose.Kestrel.Internal;
 
-/// <summary>The <c>HalfClose.Kestrel</c> meter and its instruments.</summary>
+/// <summary>
+/// The <c>HalfClose.Kestrel</c> meter and its instruments. Records unconditionally: a connection reads
+/// <see cref="Enabled"/> once when it starts and records only what was enabled then (<see cref="ConnectionTelemetry"/>),
+/// so every +1 of the up-down counter has its -1.
+/// </summary>
 internal sealed class HalfCloseMetrics
 {
     public const string MeterName = "HalfClose.Kestrel";
@@ -34,65 +38,31 @@ internal sealed class HalfCloseMetrics
             "halfclose.linger.drained", "By", "Bytes read and discarded by lingering closes.");
     }
 
-    /// <summary>One server close while the client might still send; the count goes last, after its duration and bytes.</summary>
-    public void Linger(LingerEnd end, TimeSpan duration, long drained)
-    {
-        var tag = LingerTag(end);
-        if (end != LingerEnd.Rejected)
-        {
-            if (_lingerDuration.Enabled)
-            {
-                _lingerDuration.Record(duration.TotalSeconds, tag);
-            }
+    /// <summary>The instruments that have a listener now.</summary>
+    public MetricsEnabled Enabled =>
+        (_clientFins.Enabled ? MetricsEnabled.ClientFins : 0)
+        | (_requestsAfterFin.Enabled ? MetricsEnabled.RequestsAfterFin : 0)
+        | (_halfOpen.Enabled ? MetricsEnabled.HalfOpen : 0)
+        | (_halfOpenDuration.Enabled ? MetricsEnabled.HalfOpenDuration : 0)
+        | (_lingers.Enabled ? MetricsEnabled.Lingers : 0)
+        | (_lingerDuration.Enabled ? MetricsEnabled.LingerDuration : 0)
+        | (_lingerDrained.Enabled ? MetricsEnabled.LingerDrained : 0);
 
-            if (_lingerDrained.Enabled && drained > 0)
-            {
-                _lingerDrained.Add(drained, tag);
-            }
-        }
+    public void ClientFin(FinPhase phase, bool isTls, HalfCloseOutcome outcome) =>
+        _clientFins.Add(1, Phase(phase), Transport(isTls), Outcome(outcome));
 
-        if (_lingers.Enabled)
-        {
-            _lingers.Add(1, tag);
-        }
-    }
+    public void RequestAfterFin(bool isTls) => _requestsAfterFin.Add(1, Transport(isTls));
 
-    public void ClientFin(FinPhase phase, bool isTls, HalfCloseOutcome outcome)
-    {
-        if (_clientFins.Enabled)
-        {
-            _clientFins.Add(1, Phase(phase), Transport(isTls), Outcome(outcome));
-        }
-    }
+    public void HalfOpenChanged(bool isTls, int delta) => _halfOpen.Add(delta, Transport(isTls));
 
-    public void RequestAfterFin(bool isTls)
-    {
-        if (_requestsAfterFin.Enabled)
-        {
-            _requestsAfterFin.Add(1, Transport(isTls));
-        }
-    }
+    public void HalfOpenDuration(bool isTls, HalfCloseOutcome outcome, TimeSpan duration) =>
+        _halfOpenDuration.Record(duration.TotalSeconds, Transport(isTls), Outcome(outcome));
 
-    public void HalfOpenStarted(bool isTls)
-    {
-        if (_halfOpen.Enabled)
-        {
-            _halfOpen.Add(1, Transport(isTls));
-        }
-    }
+    public void Linger(LingerEnd end) => _lingers.Add(1, LingerTag(end));
 
-    public void HalfOpenEnded(bool isTls, HalfCloseOutcome outcome, TimeSpan duration)
-    {
-        if (_halfOpen.Enabled)
-        {
-            _halfOpen.Add(-1, Transport(isTls));
-        }
+    public void LingerDuration(LingerEnd end, TimeSpan duration) => _lingerDuration.Record(duration.TotalSeconds, LingerTag(end));
 
-        if (_halfOpenDuration.Enabled)
-        {
-            _halfOpenDuration.Record(duration.TotalSeconds, Transport(isTls), Outcome(outcome));
-        }
-    }
+    public void LingerDrained(LingerEnd end, long drained) => _lingerDrained.Add(drained, LingerTag(end));
 
     private static KeyValuePair<string, object?> LingerTag(LingerEnd end) => new("halfclose.linger.end", end switch
     {

@@ -27,17 +27,10 @@ internal sealed record HalfClosePolicy(
         options.LingerMaxBytes);
 
     /// <summary>
-    /// How the end of the transport's receive side is read from the socket's TCP state. Once the server has sent its own FIN
-    /// (<paramref name="serverFinSent"/>), the client's FIN moves the socket on to LAST-ACK, CLOSING or TIME-WAIT, which
-    /// Linux shows as CLOSED on the socket still open: a FIN and a reset then look alike, and the server has nothing left to
-    /// lose to a reset (the application's reads tell it the client's bytes ended cleanly or not). Both count as the FIN.
+    /// While the connection is half-open (the client's FIN seen, the server's not sent), whether the socket's TCP state shows
+    /// it gone: the client reset it. A half-closed client's socket stays in CLOSE-WAIT; a state that cannot be read says nothing.
     /// </summary>
-    public static TransportEnd Classify(TcpState state, bool serverFinSent = false) => state switch
-    {
-        TcpState.CloseWait => TransportEnd.ClientFin,
-        TcpState.LastAck or TcpState.Closing or TcpState.TimeWait or TcpState.Close when serverFinSent => TransportEnd.ClientFin,
-        _ => TransportEnd.Closed,
-    };
+    public static bool ShowsReset(TcpState state) => state is not (TcpState.CloseWait or TcpState.Unknown);
 
     /// <summary>
     /// What to do with the client's FIN on this connection; <paramref name="endpointClientFin"/>, the policy of the endpoint

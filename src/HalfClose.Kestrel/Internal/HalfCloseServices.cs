@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,19 +11,30 @@ namespace HalfClose.Kestrel.Internal;
 /// <summary>Builds the shared per-endpoint state from the application's services.</summary>
 internal static class HalfCloseServices
 {
+    // An endpoint's own policy, found by the endpoint: one connection, one policy, final before the connection is built.
+    private static readonly ConditionalWeakTable<ListenOptions, HalfCloseContext> EndpointContexts = [];
+
     /// <summary>
-    /// The app-wide context when the endpoint adds nothing of its own; otherwise one for this endpoint:
-    /// the <c>HalfClose</c> section, then the app-wide code configuration, then the endpoint's.
+    /// The endpoint's own context when it has one (the <c>HalfClose</c> section, then the app-wide code configuration,
+    /// then the endpoint's), kept for the endpoint's other policy middleware; otherwise the app-wide one.
     /// </summary>
-    public static HalfCloseContext GetContext(IServiceProvider services, Action<HalfClosePolicyOptions>? endpointConfigure)
+    public static HalfCloseContext GetContext(ListenOptions listenOptions, Action<HalfClosePolicyOptions>? endpointConfigure)
     {
+        var services = listenOptions.ApplicationServices;
         var registration = services.GetService<HalfClosePolicyRegistration>();
-        if (registration is not null && endpointConfigure is null)
+        if (endpointConfigure is not null)
         {
-            return services.GetRequiredService<HalfCloseContext>();
+            var context = CreateContext(services, registration?.Configure + endpointConfigure);
+            EndpointContexts.AddOrUpdate(listenOptions, context);
+            return context;
         }
 
-        return CreateContext(services, registration?.Configure + endpointConfigure);
+        if (EndpointContexts.TryGetValue(listenOptions, out var own))
+        {
+            return own;
+        }
+
+        return registration is not null ? services.GetRequiredService<HalfCloseContext>() : CreateContext(services, null);
     }
 
     public static HalfCloseContext CreateContext(IServiceProvider services, Action<HalfClosePolicyOptions>? configure)

@@ -1,7 +1,10 @@
 namespace HalfClose.Kestrel.Internal;
 
-/// <summary>Told when the connection's input first shows its clean end (the client's FIN), before the reader sees it.</summary>
+/// <summary>Told once, when the connection's input has settled how it ended.</summary>
 internal interface IInputEndListener
 {
-    void OnInputEnded();
+    /// <param name="end">How it ended.</param>
+    /// <param name="remainder">What the reader had not consumed when it ended.</param>
+    /// <param name="readerWasWaiting">Whether the end reached a read the reader had outstanding (it was waiting for more).</param>
+    void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting);
 }

@@ -64,6 +64,8 @@ public sealed class TestServers : IAsyncDisposable
     /// <param name="proxyArgs">More command-line configuration for the proxy (routes); ignored for <see cref="Front.Kestrel"/>.</param>
     /// <param name="originPolicy">Behind the proxy, the origin runs the policy too (default <c>Serve</c>): it can answer after a FIN.</param>
     /// <param name="shutdownTimeout">The front's <c>HostOptions.ShutdownTimeout</c>; the host's default when null.</param>
+    /// <param name="tlsFromConfiguration">With <paramref name="tls"/> on Kestrel: the endpoints come from the <c>Kestrel:Endpoints</c>
+    /// configuration (an https URL with a certificate file), as an application configures them, not from code.</param>
     public static async Task<TestServers> StartAsync(
         Front front,
         IDictionary<string, string?>? halfClose = null,
@@ -71,7 +73,8 @@ public sealed class TestServers : IAsyncDisposable
         bool h2cOnly = false,
         IEnumerable<string>? proxyArgs = null,
         bool originPolicy = false,
-        TimeSpan? shutdownTimeout = null)
+        TimeSpan? shutdownTimeout = null,
+        bool tlsFromConfiguration = false)
     {
         var probe = new Probe();
         Action<WebApplicationBuilder>? configureFront = shutdownTimeout is { } timeout
@@ -79,7 +82,12 @@ public sealed class TestServers : IAsyncDisposable
             : null;
         if (front == Front.Kestrel)
         {
-            Action<KestrelServerOptions>? listen = tls ? ListenWithTls : h2cOnly ? ListenH2cOnly : null;
+            Action<KestrelServerOptions>? listen = tls && !tlsFromConfiguration ? ListenWithTls : h2cOnly ? ListenH2cOnly : null;
+            if (tls && tlsFromConfiguration)
+            {
+                configureFront += ConfigureTlsEndpoints;
+            }
+
             var app = await StartOriginAsync(probe, halfClose, withPolicy: true, listen, configureFront);
             return new TestServers(app, null, probe, app.Services.GetFakeLogCollector(), app.Urls);
         }
@@ -164,6 +172,20 @@ public sealed class TestServers : IAsyncDisposable
     }
 
     public static int PortOf(string url) => new Uri(url).Port;
+
+    /// <summary>A cleartext and an https endpoint from configuration, with the test certificate's file.</summary>
+    public static void ConfigureTlsEndpoints(WebApplicationBuilder builder)
+    {
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseUrls();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kestrel:Endpoints:http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:https:Url"] = "https://127.0.0.1:0",
+            ["Kestrel:Endpoints:https:Certificate:Path"] = TestCertificate.PfxPath,
+            ["Kestrel:Endpoints:https:Certificate:Password"] = TestCertificate.Password,
+        });
+    }
 
     /// <summary>Stops the application that runs the policy (the proxy, or Kestrel itself), as a host shutdown does.</summary>
     public Task StopFrontAsync(CancellationToken cancellationToken = default) =>

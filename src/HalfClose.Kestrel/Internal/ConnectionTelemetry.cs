@@ -1,0 +1,145 @@
+using Microsoft.Extensions.Logging;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>
+/// One connection's logs and metrics. Which instruments are recorded is read once, when the connection starts (as
+/// Kestrel's own connection metrics do), so a listener attached mid-connection never sees a -1 without its +1.
+/// Called under the connection's lock or from its single close path: no state of its own is shared across threads.
+/// </summary>
+internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connectionId)
+{
+    private readonly MetricsEnabled _enabled = shared.Metrics.Enabled;
+    private FinPhase _phase;
+    private bool _isTls;
+    private bool _finSeen;
+    private bool _halfOpenCounted;
+    private HalfCloseOutcome? _outcome;
+
+    private HalfCloseMetrics Metrics => shared.Metrics;
+
+    private ILogger Logger => shared.Logger;
+
+    /// <summary>The client's FIN arrived in <paramref name="phase"/>, on a TLS connection or not.</summary>
+    public void ClientFin(FinPhase phase, bool isTls)
+    {
+        _finSeen = true;
+        _phase = phase;
+        _isTls = isTls;
+    }
+
+    /// <summary>A transition happened: logs and counts what it means. <paramref name="waited"/> is how long the wait it ended lasted.</summary>
+    public void Transitioned(ConnectionState from, ConnectionState to, Transition transition, FinAction action, TimeSpan waited, TimeSpan timeout)
+    {
+        if (to == ConnectionState.HalfOpen && from != ConnectionState.HalfOpen)
+        {
+            HalfCloseLog.ClientHalfClosed(Logger, connectionId, _phase, action);
+            if (Has(MetricsEnabled.HalfOpen))
+            {
+                _halfOpenCounted = true;
+                Metrics.HalfOpenChanged(_isTls, +1);
+            }
+        }
+
+        if (transition.Outcome is { } outcome)
+        {
+            _outcome = outcome;
+            if (from == ConnectionState.HalfOpen)
+            {
+                HalfOpenEnded(outcome, waited, timeout);
+            }
+            else
+            {
+                LogDecision(outcome);
+            }
+        }
+        else if (to == ConnectionState.Closed && transition.Has(ConnectionEffects.Abort))
+        {
+            // The transport's end never settled, or the client never ended its side after the server's FIN.
+            HalfCloseLog.HalfOpenTimedOut(Logger, connectionId, timeout);
+        }
+    }
+
+    public void RequestAfterFin()
+    {
+        if (Has(MetricsEnabled.RequestsAfterFin))
+        {
+            Metrics.RequestAfterFin(_isTls);
+        }
+    }
+
+    /// <summary>One server close while the client might still send; the count goes last, after its duration and bytes.</summary>
+    public void Linger(LingerEnd end, TimeSpan duration, long drained)
+    {
+        HalfCloseLog.LingerEnded(Logger, connectionId, end, duration.TotalMilliseconds, drained);
+        if (end != LingerEnd.Rejected && Has(MetricsEnabled.LingerDuration))
+        {
+            Metrics.LingerDuration(end, duration);
+        }
+
+        if (end != LingerEnd.Rejected && drained > 0 && Has(MetricsEnabled.LingerDrained))
+        {
+            Metrics.LingerDrained(end, drained);
+        }
+
+        if (Has(MetricsEnabled.Lingers))
+        {
+            Metrics.Linger(end);
+        }
+    }
+
+    /// <summary>At the connection's end: one count for a client FIN, with the phase it came in and how it ended.</summary>
+    public void Ended()
+    {
+        if (_finSeen && _outcome is { } outcome && Has(MetricsEnabled.ClientFins))
+        {
+            Metrics.ClientFin(_phase, _isTls, outcome);
+        }
+    }
+
+    public void UnexpectedError(Exception exception) => HalfCloseLog.UnexpectedError(Logger, connectionId, exception);
+
+    private void HalfOpenEnded(HalfCloseOutcome outcome, TimeSpan duration, TimeSpan timeout)
+    {
+        if (_halfOpenCounted)
+        {
+            _halfOpenCounted = false;
+            Metrics.HalfOpenChanged(_isTls, -1);
+        }
+
+        if (Has(MetricsEnabled.HalfOpenDuration))
+        {
+            Metrics.HalfOpenDuration(_isTls, outcome, duration);
+        }
+
+        switch (outcome)
+        {
+            case HalfCloseOutcome.Served or HalfCloseOutcome.Discarded:
+                HalfCloseLog.ServedAfterFin(Logger, connectionId, duration.TotalMilliseconds);
+                break;
+            case HalfCloseOutcome.TimedOut:
+                HalfCloseLog.HalfOpenTimedOut(Logger, connectionId, timeout);
+                break;
+            case HalfCloseOutcome.Reset:
+                HalfCloseLog.ResetWhileHalfOpen(Logger, connectionId);
+                break;
+            default:
+                HalfCloseLog.AbortedOnFin(Logger, connectionId);
+                break;
+        }
+    }
+
+    private void LogDecision(HalfCloseOutcome outcome)
+    {
+        if (outcome == HalfCloseOutcome.Bypassed)
+        {
+            HalfCloseLog.Bypassed(Logger, connectionId);
+        }
+        else
+        {
+            HalfCloseLog.AbortedOnFin(Logger, connectionId);
+        }
+    }
+
+    private bool Has(MetricsEnabled instrument) => (_enabled & instrument) == instrument;
+}

@@ -1,0 +1,203 @@
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>
+/// Settling the end without the application's reader: the transport said it closed, and nobody may be reading. The
+/// reader's state (idle, reading, probing, reading ahead, done) is one integer moved by compare-and-swap; a probe never
+/// reads while the application does, and the application's read waits out a probe's TryRead or joins its read-ahead.
+/// </summary>
+internal sealed partial class HalfCloseInput
+{
+    private readonly Lock _gate = new();
+    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _aheadRead;
+    private Action? _onAheadRead;
+    private int _readerState;
+    private int _probeWanted;
+    private bool _joined;
+    private bool _cancelPending;
+
+    /// <summary>
+    /// Looks for the end without the reader: settles it when the reader is idle, or leaves it to the reader's current read
+    /// or its next <c>AdvanceTo</c>. Never blocks; safe from any thread.
+    /// </summary>
+    public void Probe()
+    {
+        if (End != InputEnd.None)
+        {
+            return;
+        }
+
+        // Asked before the reader's state is tried: a reader that ends its read meanwhile sees the request and probes.
+        Interlocked.Exchange(ref _probeWanted, 1);
+        if (Interlocked.CompareExchange(ref _readerState, Probing, Idle) != Idle)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _probeWanted, 0);
+        try
+        {
+            if (inner.TryRead(out var result))
+            {
+                Examine(result);
+            }
+            else if (readAhead && StartReadAhead())
+            {
+                return;
+            }
+        }
+        catch (Exception ex) when (ClassifyError(ex) is { } end)
+        {
+            Settle(end, InputRemainder.None, readerWasWaiting: false);
+        }
+        catch (InvalidOperationException)
+        {
+            // The input was completed under us: nothing more to learn from it.
+        }
+
+        Interlocked.CompareExchange(ref _readerState, Idle, Probing);
+    }
+
+    /// <summary>The application starts a read: false when it joined a read-ahead, which will complete it.</summary>
+    private bool BeginRead()
+    {
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            switch (Interlocked.CompareExchange(ref _readerState, Reading, Idle))
+            {
+                case Probing:
+                    // A probe holds the reader for one TryRead: wait it out rather than read concurrently with it.
+                    spinner.SpinOnce();
+                    continue;
+                case ReadingAhead:
+                    lock (_gate)
+                    {
+                        if (_readerState != ReadingAhead)
+                        {
+                            continue;
+                        }
+
+                        _pendingRead.Reset();
+                        _joined = true;
+                        _readerState = Reading;
+                        return false;
+                    }
+
+                default:
+                    return true;
+            }
+        }
+    }
+
+    private void EndRead()
+    {
+        if (Interlocked.CompareExchange(ref _readerState, Idle, Reading) == Reading && Volatile.Read(ref _probeWanted) != 0)
+        {
+            Probe();
+        }
+    }
+
+    /// <summary>What a probe's read found: the end, or bytes left for the reader (nothing consumed or examined).</summary>
+    private void Examine(ReadResult result)
+    {
+        if (result.IsCompleted)
+        {
+            Settle(InputEnd.ClientFin, Remainder(result.Buffer), readerWasWaiting: false);
+        }
+
+        if (result.IsCanceled)
+        {
+            _cancelPending = true;
+        }
+
+        inner.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+    }
+
+    /// <summary>Reads ahead (under a TLS layer that reads the socket only when asked); true while that read is pending.</summary>
+    private bool StartReadAhead()
+    {
+        var read = inner.ReadAsync();
+        if (read.IsCompleted)
+        {
+            Examine(read.Result);
+            return false;
+        }
+
+        _aheadRead = read.ConfigureAwait(false).GetAwaiter();
+        Interlocked.Exchange(ref _readerState, ReadingAhead);
+        _aheadRead.UnsafeOnCompleted(_onAheadRead ??= OnAheadRead);
+        return true;
+    }
+
+    private void OnAheadRead()
+    {
+        ReadResult result = default;
+        Exception? error = null;
+        try
+        {
+            result = _aheadRead.GetResult();
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+
+        _aheadRead = default;
+        bool joined;
+        lock (_gate)
+        {
+            joined = _joined;
+            _joined = false;
+            if (!joined && _readerState == ReadingAhead)
+            {
+                // Held while the result is looked at: an application read arriving now waits, then reads it again.
+                _readerState = Probing;
+            }
+        }
+
+        if (joined)
+        {
+            Deliver(result, error);
+        }
+        else if (Volatile.Read(ref _readerState) == Done)
+        {
+            if (!keepInnerOpen)
+            {
+                inner.Complete();
+            }
+        }
+        else
+        {
+            LookAt(result, error);
+            Interlocked.CompareExchange(ref _readerState, Idle, Probing);
+        }
+    }
+
+    /// <summary>The application's joined read gets the read-ahead's result, as if it had read itself.</summary>
+    private void Deliver(ReadResult result, Exception? error)
+    {
+        if (error is null)
+        {
+            _pendingRead.SetResult(Reveal(result, readerWasWaiting: true));
+            return;
+        }
+
+        Failed(error);
+        _pendingRead.SetException(error);
+    }
+
+    private void LookAt(ReadResult result, Exception? error)
+    {
+        if (error is null)
+        {
+            Examine(result);
+        }
+        else if (ClassifyError(error) is { } end)
+        {
+            Settle(end, InputRemainder.None, readerWasWaiting: false);
+        }
+    }
+}

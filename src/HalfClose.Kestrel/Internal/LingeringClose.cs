@@ -1,0 +1,115 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>
+/// The server's close while the client may still be sending (nginx's lingering close): FIN after the last response byte,
+/// then read and discard until the client closes, within <c>LingerTime</c> (total), <c>LingerTimeout</c> (between reads)
+/// and <c>LingerMaxBytes</c>. Reads the transport's own input: drained bytes never reach Kestrel's parser.
+/// </summary>
+/// <param name="input">The transport's input (Kestrel's reader of it is completed by now).</param>
+/// <param name="sendFin">Sends FIN after every byte already sent; false when the socket is gone.</param>
+/// <param name="time">The clock the bounds are measured on.</param>
+internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeProvider time)
+{
+    /// <summary>
+    /// Whether the client may still be sending, once the server is done and no FIN came: a request body left unread, bytes
+    /// left unread in the input, or bytes arriving in the socket's buffer. False when the input shows its end.
+    /// </summary>
+    public static bool ClientMaySend(PipeReader input, Socket? socket, bool unreadBody)
+    {
+        if (unreadBody)
+        {
+            return true;
+        }
+
+        try
+        {
+            if (input.TryRead(out var result))
+            {
+                var unread = !result.Buffer.IsEmpty;
+                input.AdvanceTo(result.Buffer.Start);
+                if (result.IsCompleted)
+                {
+                    return false;
+                }
+
+                if (unread)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // A layer above (TLS) left a read outstanding: the input is not ours to drain; let the transport close it.
+            return false;
+        }
+        catch (Exception ex) when (HalfCloseInput.ClassifyError(ex) is not null)
+        {
+            // The input ended with an error (a reset): nothing to linger for.
+            return false;
+        }
+
+        try
+        {
+            return socket?.Available > 0;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sends FIN, then discards within the bounds: how it ended, how long it took, how many bytes it discarded.</summary>
+    public async Task<(LingerEnd End, TimeSpan Duration, long Drained)> DrainAsync(HalfClosePolicy policy)
+    {
+        var started = time.GetTimestamp();
+        var (end, drained) = sendFin() ? await DiscardAsync(policy, started).ConfigureAwait(false) : (LingerEnd.Reset, 0L);
+        return (end, time.GetElapsedTime(started), drained);
+    }
+
+    private async Task<(LingerEnd End, long Drained)> DiscardAsync(HalfClosePolicy policy, long started)
+    {
+        long drained = 0;
+        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        while (true)
+        {
+            var wait = policy.NextLingerWait(time.GetElapsedTime(started));
+            if (wait == TimeSpan.Zero)
+            {
+                return (LingerEnd.TimeLimit, drained);
+            }
+
+            idle.CancelAfter(wait);
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(idle.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (idle.IsCancellationRequested)
+            {
+                var end = policy.NextLingerWait(time.GetElapsedTime(started)) == TimeSpan.Zero ? LingerEnd.TimeLimit : LingerEnd.IdleLimit;
+                return (end, drained);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || HalfCloseInput.ClassifyError(ex) is not null)
+            {
+                // The transport's input completed with an error: the client reset, or the server aborted.
+                return (LingerEnd.Reset, drained);
+            }
+
+            drained += result.Buffer.Length;
+            input.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return (LingerEnd.ClientClosed, drained);
+            }
+
+            if (policy.IsOverLingerCap(drained))
+            {
+                return (LingerEnd.ByteLimit, drained);
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using HalfClose.Kestrel.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>
+/// A TLS client that shuts down its write side as soon as its request is sent (TCP FIN in the same flight as the last
+/// record, no close_notify), as <c>nc -N</c> does in cleartext: the https endpoint comes from configuration, the policy
+/// from <c>builder.WebHost.UseHalfClosePolicy()</c>.
+/// </summary>
+public sealed class TlsEarlyFinTests
+{
+    private const string Body5000 = "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n\r\n";
+    private const string Chunked = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+
+    private static async Task<RawResult> SendWithFinAsync(int port, string request)
+    {
+        await using var client = await RawTlsClient.ConnectAsync(port);
+        await client.SendAsync(request);
+        client.HalfClose();
+        return await client.ReadToEndAsync();
+    }
+
+    public static TheoryData<Front, string, string, int> Requests()
+    {
+        var data = new TheoryData<Front, string, string, int>();
+        foreach (var front in new[] { Front.Kestrel, Front.Yarp })
+        {
+            data.Add(front, "get", HttpText.Get("/"), 1);
+            data.Add(front, "post", Body5000 + new string('x', 5000), 1);
+            data.Add(front, "chunked", Chunked, 1);
+            data.Add(front, "pipelined", HttpText.Get("/slow?ms=50&id=1") + HttpText.Get("/") + HttpText.Get("/slow?ms=10&id=3"), 3);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Requests))]
+    public async Task TlsRequestWithFin_ConfiguredHttpsEndpoint_AnsweredInFullThenFin(Front front, string name, string request, int responses)
+    {
+        await using var servers = await TestServers.StartAsync(front, tls: true, tlsFromConfiguration: true);
+
+        for (var i = 0; i < 10; i++)
+        {
+            var result = await SendWithFinAsync(servers.TlsPort, request);
+
+            Assert.True(Ending.Fin == result.Ending, $"{name} #{i}: {result}");
+            Assert.True(responses == HttpText.CompleteResponses(result.Text), $"{name} #{i}: {result}");
+            Assert.All(result.StatusCodes, status => Assert.Equal(200, status));
+        }
+    }
+
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
+    public async Task TlsRequestWithFin_200AtOnceOn500msHandler_AllAnsweredThenFin(Front front)
+    {
+        await using var servers = await TestServers.StartAsync(front, tls: true, tlsFromConfiguration: true);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
+            SendWithFinAsync(servers.TlsPort, HttpText.Get($"/slow?ms=500&id=c{i}"))));
+
+        var failed = results.Where(r => r.Ending != Ending.Fin || HttpText.CompleteResponses(r.Text) != 1).ToArray();
+        Assert.True(failed.Length == 0, $"{failed.Length} of 200 not answered in full, e.g. {failed.FirstOrDefault()}");
+    }
+
+    public static TheoryData<bool, string, string, int> EndpointPlacements()
+    {
+        var data = new TheoryData<bool, string, string, int>();
+        foreach (var beforeHttps in new[] { true, false })
+        {
+            data.Add(beforeHttps, "get", HttpText.Get("/"), 1);
+            data.Add(beforeHttps, "post", Body5000 + new string('x', 5000), 1);
+            data.Add(beforeHttps, "chunked", Chunked, 1);
+            data.Add(beforeHttps, "pipelined", HttpText.Get("/slow?ms=50&id=1") + HttpText.Get("/") + HttpText.Get("/slow?ms=10&id=3"), 3);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EndpointPlacements))]
+    public async Task TlsRequestWithFin_EndpointPolicyBeforeOrAfterUseHttps_AnsweredInFullThenFin(bool beforeHttps, string name, string request, int responses)
+    {
+        var app = await TestServers.StartOriginAsync(new Probe(), null, withPolicy: false, kestrel =>
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                if (beforeHttps)
+                {
+                    listen.UseHalfClosePolicy();
+                }
+
+                listen.UseHttps(TestCertificate.Certificate);
+                if (!beforeHttps)
+                {
+                    listen.UseHalfClosePolicy();
+                }
+            }));
+        await using var _ = app;
+
+        for (var i = 0; i < 10; i++)
+        {
+            var result = await SendWithFinAsync(TestServers.PortOf(app.Urls.First()), request);
+
+            Assert.True(Ending.Fin == result.Ending, $"{name} #{i}: {result}");
+            Assert.True(responses == HttpText.CompleteResponses(result.Text), $"{name} #{i}: {result}");
+        }
+    }
+}
