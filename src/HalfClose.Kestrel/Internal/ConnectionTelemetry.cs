@@ -15,6 +15,8 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
     private bool _finSeen;
     private bool _halfOpenCounted;
     private HalfCloseOutcome? _outcome;
+    private ConnectionState _state;
+    private TimeSpan _since;
 
     private HalfCloseMetrics Metrics => shared.Metrics;
 
@@ -28,9 +30,12 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
         _isTls = isTls;
     }
 
-    /// <summary>A transition happened: logs and counts what it means. <paramref name="waited"/> is how long the wait it ended lasted.</summary>
-    public void Transitioned(ConnectionState from, ConnectionState to, Transition transition, FinAction action, TimeSpan waited, TimeSpan timeout)
+    /// <summary>A transition of <paramref name="machine"/> happened at <paramref name="now"/>: logs and counts what it means.</summary>
+    public void Transitioned(in ConnectionStateMachine machine, Transition transition, TimeSpan now)
     {
+        var (from, to, waited) = (_state, machine.State, now - _since);
+        (_state, _since) = (to, from == to ? _since : machine.Since);
+        var (action, timeout) = (machine.Action, machine.Policy.HalfOpenTimeout);
         if (to == ConnectionState.HalfOpen && from != ConnectionState.HalfOpen)
         {
             HalfCloseLog.ClientHalfClosed(Logger, connectionId, _phase, action);

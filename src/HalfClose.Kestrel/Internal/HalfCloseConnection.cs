@@ -14,10 +14,10 @@ namespace HalfClose.Kestrel.Internal;
 /// server close, a bound hit, or a FIN the policy aborts) reaches Kestrel. One lock guards the state machine and the timer.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token sources own no timer or wait handle; a late cancel must not race a dispose.")]
-internal sealed partial class HalfCloseConnection : IInputEndListener
+internal sealed partial class HalfCloseConnection
 {
     private readonly ConnectionContext _connection;
-    private readonly Socket _socket;
+    private readonly Socket? _socket;
     private readonly HalfCloseContext _shared;
     private readonly ConnectionTelemetry _telemetry;
     private readonly CancellationToken _transportClosed;
@@ -28,13 +28,11 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     private readonly Lock _lock = new();
     private readonly long _startedAt;
     private readonly bool _belowTls;
+    private readonly ConnectionTimer _timer;
     private ConnectionStateMachine _machine;
-    private ConnectionState _previous;
-    private TimeSpan _waitSince;
-    private ITimer? _timer;
     private CancellationTokenRegistration _transportRegistration;
 
-    public HalfCloseConnection(ConnectionContext connection, Socket socket, HalfCloseContext shared)
+    public HalfCloseConnection(ConnectionContext connection, Socket? socket, HalfCloseContext shared)
     {
         _connection = connection;
         _socket = socket;
@@ -43,40 +41,18 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         _machine = new ConnectionStateMachine(policy, HalfCloseContext.ResetCheckInterval);
         _telemetry = new ConnectionTelemetry(shared, connection.ConnectionId);
         _startedAt = shared.Time.GetTimestamp();
+        _timer = new ConnectionTimer(shared.Time, static state => ((HalfCloseConnection)state!).OnTimer(), this);
         _transportClosed = connection.ConnectionClosed;
         _transport = connection.Transport;
 
-        // The send path is taken over only on the socket's own transport: above TLS the bytes are not the socket's.
+        // The send path is taken over only on the socket's own transport, and only to linger: above TLS the bytes are not the socket's.
         _belowTls = connection.Features.Get<ITlsConnectionFeature>() is null;
-        if (policy.Linger != LingerMode.Off && _belowTls)
-        {
-            var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? System.Buffers.MemoryPool<byte>.Shared;
-            _output = new HalfCloseOutput(socket, pool);
-        }
-
+        _output = policy.Linger != LingerMode.Off && _belowTls ? HalfCloseOutput.For(connection, socket) : null;
         _input = new HalfCloseInput(_transport.Input, this, keepInnerOpen: _output is not null, readAhead: !_belowTls);
     }
 
     /// <summary>The context (policy source, telemetry) this connection was built with.</summary>
     public HalfCloseContext Context => _shared;
-
-    /// <summary>
-    /// An endpoint's own policy met a connection already built with another (the endpoint could not be told apart when
-    /// the connection was accepted): it decides from now on; a send path chosen for the other policy stays.
-    /// </summary>
-    public void AdoptPolicy(HalfCloseContext endpoint)
-    {
-        var policy = endpoint.Source.Current;
-        lock (_lock)
-        {
-            _machine.ReplacePolicy(policy);
-        }
-
-        if ((policy.Linger != LingerMode.Off) != (_output is not null) && _belowTls)
-        {
-            HalfCloseLog.EndpointPolicyLate(_shared.Logger, _connection.ConnectionId, policy.Linger);
-        }
-    }
 
     /// <summary>Takes Kestrel's <c>ConnectionClosed</c> and transport over, and starts listening to the transport's token.</summary>
     public void Start()
@@ -86,31 +62,6 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         _output?.Start();
         _connection.Features.Set<IHalfCloseFeature>(this);
         _transportRegistration = _transportClosed.UnsafeRegister(static state => ((HalfCloseConnection)state!).OnTransportClosed(), this);
-    }
-
-    /// <summary>The input settled how it ended. Decided here, carried out on the thread pool: this may run inside Kestrel's read.</summary>
-    public void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
-    {
-        var now = Now();
-        Transition transition;
-        lock (_lock)
-        {
-            var action = FinAction.Abort;
-            if (end == InputEnd.ClientFin)
-            {
-                var facts = Facts;
-                var isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
-                _telemetry.ClientFin(PhaseOf(facts, remainder, readerWasWaiting, isTls), isTls);
-                action = _machine.Policy.OnClientFin(isTls, IsMultiplexed(), facts.EndpointClientFin());
-            }
-
-            transition = Step(_machine.InputEnded(end, action, now), now);
-        }
-
-        if (transition.Effects != ConnectionEffects.None)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static state => state.connection.Act(state.transition), (connection: this, transition), preferLocal: false);
-        }
     }
 
     /// <summary>Kestrel and every middleware inside this one are done with the connection: stop watching, give the transport back.</summary>
@@ -128,64 +79,12 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         SignalClosed();
     }
 
-    /// <summary>
-    /// Runs when Kestrel, and every middleware inside this one, is done with the connection: every response byte sent,
-    /// then a lingering close, a reset, or the transport's own close. Never throws.
-    /// </summary>
-    public async Task CloseAsync()
-    {
-        if (_output is null)
-        {
-            return;
-        }
-
-        try
-        {
-            // Nothing more will be written; the send loop sends what is left and stops.
-            await _output.Writer.CompleteAsync().ConfigureAwait(false);
-            await _output.Sending.ConfigureAwait(false);
-            HalfClosePolicy policy;
-            lock (_lock)
-            {
-                if (_output.Failed || _machine.State == ConnectionState.Closed)
-                {
-                    return;
-                }
-
-                policy = _machine.Policy;
-            }
-
-            var clientMaySend = _input.End == InputEnd.None && LingeringClose.ClientMaySend(_input.Inner, _socket, Facts.Has(RequestFacts.BodyUnread));
-            switch (policy.OnServerClose(clientMaySend))
-            {
-                case CloseAction.Reset:
-                    _connection.Abort(new ConnectionAbortedException("Closed with RST: HalfClose:Linger is Reject."));
-                    _telemetry.Linger(LingerEnd.Rejected, TimeSpan.Zero, drained: 0);
-                    break;
-                case CloseAction.Drain:
-                    var (end, duration, drained) = await new LingeringClose(_input.Inner, _output.SendFin, _shared.Time).DrainAsync(policy).ConfigureAwait(false);
-                    if (end is LingerEnd.TimeLimit or LingerEnd.IdleLimit or LingerEnd.ByteLimit)
-                    {
-                        // The client is still sending: a reset frees the socket now; the response was delivered before the FIN.
-                        _connection.Abort(new ConnectionAbortedException($"Lingering close ended: {end}."));
-                    }
-
-                    _telemetry.Linger(end, duration, drained);
-                    break;
-            }
-        }
-        catch (Exception ex)
-        {
-            _telemetry.UnexpectedError(ex);
-        }
-    }
-
     private void OnTransportClosed() => Run(static (ref machine, now, _) => machine.TransportClosed(now));
 
     private void OnTimer()
     {
         // Nobody reads a half-open socket: its TCP state shows a later reset. Once the server's FIN is out, both ends are done.
-        var resetSeen = _output?.FinSent != true && HalfClosePolicy.ShowsReset(TcpStateProbe.Read(_socket));
+        var resetSeen = _output?.FinSent != true && HalfClosePolicy.ShowsReset(_shared.SocketState(_socket));
         Run(static (ref machine, now, resetSeen) => machine.Tick(now, resetSeen), resetSeen);
     }
 
@@ -215,29 +114,14 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     /// <summary>Under the lock: the transition's telemetry, and the timer for its next wake (none once closed).</summary>
     private Transition Step(Transition transition, TimeSpan now)
     {
-        _telemetry.Transitioned(_previous, _machine.State, transition, _machine.Action, now - _waitSince, _machine.Policy.HalfOpenTimeout);
-        if (_machine.State != _previous)
-        {
-            _previous = _machine.State;
-            _waitSince = _machine.Since;
-        }
-
+        _telemetry.Transitioned(_machine, transition, now);
         if (_machine.State == ConnectionState.Closed)
         {
-            _timer?.Dispose();
-            _timer = null;
+            _timer.Dispose();
         }
         else if (transition.Wake is { } wake)
         {
-            var due = wake > now ? wake - now : TimeSpan.Zero;
-            if (_timer is null)
-            {
-                _timer = _shared.Time.CreateTimer(static state => ((HalfCloseConnection)state!).OnTimer(), this, due, Timeout.InfiniteTimeSpan);
-            }
-            else
-            {
-                _timer.Change(due, Timeout.InfiniteTimeSpan);
-            }
+            _timer.Arm(wake - now);
         }
 
         return transition;

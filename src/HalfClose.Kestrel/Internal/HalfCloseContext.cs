@@ -16,6 +16,9 @@ internal sealed class HalfCloseContext(HalfClosePolicySource source, ILogger log
 
     public TimeProvider Time { get; } = time;
 
+    /// <summary>Reads a half-open connection's TCP state (a test puts a fake in its place).</summary>
+    public Func<System.Net.Sockets.Socket?, TcpState> SocketState { get; init; } = static socket => socket is null ? TcpState.Unknown : TcpStateProbe.Read(socket);
+
     /// <summary>Whether requests are tracked (the web host's <c>UseHalfClosePolicy</c> adds the request middleware): phases are known.</summary>
     public bool TracksRequests { get; } = tracksRequests;
 }

@@ -48,7 +48,7 @@ internal sealed partial class HalfCloseInput
                 return;
             }
         }
-        catch (Exception ex) when (ClassifyError(ex) is { } end)
+        catch (Exception ex) when (InputEnds.Classify(ex) is { } end)
         {
             Settle(end, InputRemainder.None, readerWasWaiting: false);
         }
@@ -105,7 +105,7 @@ internal sealed partial class HalfCloseInput
     {
         if (result.IsCompleted)
         {
-            Settle(InputEnd.ClientFin, Remainder(result.Buffer), readerWasWaiting: false);
+            Settle(InputEnd.ClientFin, InputEnds.Remainder(result.Buffer), readerWasWaiting: false);
         }
 
         if (result.IsCanceled)
@@ -195,7 +195,7 @@ internal sealed partial class HalfCloseInput
         {
             Examine(result);
         }
-        else if (ClassifyError(error) is { } end)
+        else if (InputEnds.Classify(error) is { } end)
         {
             Settle(end, InputRemainder.None, readerWasWaiting: false);
         }

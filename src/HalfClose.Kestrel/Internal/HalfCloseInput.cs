@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
-using Microsoft.AspNetCore.Connections;
 
 namespace HalfClose.Kestrel.Internal;
 
@@ -12,9 +11,7 @@ namespace HalfClose.Kestrel.Internal;
 /// read or <see cref="Probe"/> (when the transport says it has closed and nobody is reading), settles the end once.
 /// </summary>
 /// <remarks>
-/// Kestrel's HTTP/1.x body readers treat a completed read as a truncated body even when the rest of the body is in the
-/// buffer, so the end is shown to the reader only once it has examined every byte before it, as a socket would.
-/// With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open for a lingering close.
+/// The end is shown to the reader only once it has examined every byte before it (<see cref="HiddenEnd"/>). With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open for a lingering close.
 /// With <paramref name="readAhead"/> (above a TLS layer, which reads the socket only when asked), a probe that finds
 /// nothing reads ahead itself, and the application's next read joins that read.
 /// </remarks>
@@ -31,9 +28,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private ManualResetValueTaskSourceCore<ReadResult> _pendingRead;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _innerRead;
     private Action? _onInnerRead;
-    private ReadOnlySequence<byte> _hiddenBuffer;
-    private bool _hiding;
-    private bool _endExamined;
+    private HiddenEnd _hiddenEnd;
     private int _end;
 
     /// <summary>How the input ended, once settled.</summary>
@@ -117,14 +112,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        if (_hiding)
-        {
-            // Before the inner AdvanceTo: it may return the buffer's segments to the pool.
-            _endExamined = _hiddenBuffer.Slice(examined).IsEmpty;
-            _hiding = false;
-            _hiddenBuffer = default;
-        }
-
+        _hiddenEnd.Advanced(examined);
         inner.AdvanceTo(consumed, examined);
         EndRead();
     }
@@ -178,7 +166,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     /// <summary>A read failed: no <c>AdvanceTo</c> follows it. The transport's error is how the input ended.</summary>
     private void Failed(Exception ex)
     {
-        if (ClassifyError(ex) is { } end)
+        if (InputEnds.Classify(ex) is { } end)
         {
             Settle(end, InputRemainder.None, readerWasWaiting: true);
         }
@@ -193,15 +181,8 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
             return result;
         }
 
-        Settle(InputEnd.ClientFin, Remainder(result.Buffer), readerWasWaiting);
-        if (result.Buffer.IsEmpty || _endExamined)
-        {
-            return result;
-        }
-
-        _hiding = true;
-        _hiddenBuffer = result.Buffer;
-        return new ReadResult(result.Buffer, result.IsCanceled, isCompleted: false);
+        Settle(InputEnd.ClientFin, InputEnds.Remainder(result.Buffer), readerWasWaiting);
+        return _hiddenEnd.Show(result);
     }
 
     private void Settle(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
@@ -210,24 +191,5 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
         {
             endListener?.OnInputEnded(end, remainder, readerWasWaiting);
         }
-    }
-
-    /// <summary>How an error completing the input ended it; null for errors that say nothing about the transport.</summary>
-    internal static InputEnd? ClassifyError(Exception ex) => ex switch
-    {
-        ConnectionAbortedException or ObjectDisposedException => InputEnd.ServerClosed,
-        OperationCanceledException or InvalidOperationException => null,
-        _ => InputEnd.Reset,
-    };
-
-    private static InputRemainder Remainder(ReadOnlySequence<byte> buffer)
-    {
-        if (buffer.IsEmpty)
-        {
-            return InputRemainder.None;
-        }
-
-        var reader = new SequenceReader<byte>(buffer);
-        return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8) ? InputRemainder.Headers : InputRemainder.Partial;
     }
 }

@@ -39,11 +39,15 @@ internal sealed class HalfCloseOutput
 
     public PipeWriter Writer => _pipe.Writer;
 
+    /// <summary>The send path for <paramref name="connection"/>'s socket, in Kestrel's memory pool; none without a socket.</summary>
+    public static HalfCloseOutput? For(Microsoft.AspNetCore.Connections.ConnectionContext connection, Socket? socket) =>
+        socket is null ? null : new HalfCloseOutput(socket, connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared);
+
     /// <summary>
     /// Completes when every byte written before the writer completed is in the socket's send buffer, or sending failed.
-    /// Awaited once, by the close (a pooled ValueTask: no allocation per connection for the loop).
+    /// Awaited once, by <see cref="CompleteAsync"/> (a pooled ValueTask: no allocation per connection for the loop).
     /// </summary>
-    public ValueTask Sending { get; private set; }
+    private ValueTask Sending { get; set; }
 
     /// <summary>Whether a send failed, or the output was completed with an error (an abort): no graceful close then.</summary>
     public bool Failed => _failed;
@@ -92,6 +96,13 @@ internal sealed class HalfCloseOutput
         }
 
         return request.Task;
+    }
+
+    /// <summary>Nothing more will be written: completes once the send loop has sent what is left and stopped.</summary>
+    public async ValueTask CompleteAsync()
+    {
+        await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
+        await Sending.ConfigureAwait(false);
     }
 
 #pragma warning disable CA2012 // Kept to be awaited exactly once, by the close.

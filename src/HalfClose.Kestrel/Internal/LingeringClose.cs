@@ -14,6 +14,27 @@ namespace HalfClose.Kestrel.Internal;
 internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeProvider time)
 {
     /// <summary>
+    /// The server is done and every response byte is sent: how it closes under <paramref name="policy"/>. Null: the
+    /// transport's own close (nothing left to read, or <c>Linger: Off</c>); otherwise how the linger, or the reject, ended.
+    /// </summary>
+    public static async Task<(LingerEnd End, TimeSpan Duration, long Drained)?> CloseAsync(
+        HalfClosePolicy policy, PipeReader input, HalfCloseOutput output, Socket? socket, bool bodyUnread, TimeProvider time)
+    {
+        switch (policy.OnServerClose(ClientMaySend(input, socket, bodyUnread)))
+        {
+            case CloseAction.Reset:
+                return (LingerEnd.Rejected, TimeSpan.Zero, 0);
+            case CloseAction.Drain:
+                return await new LingeringClose(input, output.SendFin, time).DrainAsync(policy).ConfigureAwait(false);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Whether a close that ended this way frees the socket with RST: rejected, or cut at a bound while the client still sends.</summary>
+    public static bool EndsWithReset(LingerEnd end) => end is LingerEnd.Rejected or LingerEnd.TimeLimit or LingerEnd.IdleLimit or LingerEnd.ByteLimit;
+
+    /// <summary>
     /// Whether the client may still be sending, once the server is done and no FIN came: a request body left unread, bytes
     /// left unread in the input, or bytes arriving in the socket's buffer. False when the input shows its end.
     /// </summary>
@@ -46,7 +67,7 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
             // A layer above (TLS) left a read outstanding: the input is not ours to drain; let the transport close it.
             return false;
         }
-        catch (Exception ex) when (HalfCloseInput.ClassifyError(ex) is not null)
+        catch (Exception ex) when (InputEnds.Classify(ex) is not null)
         {
             // The input ended with an error (a reset): nothing to linger for.
             return false;
@@ -93,7 +114,7 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
                 var end = policy.NextLingerWait(time.GetElapsedTime(started)) == TimeSpan.Zero ? LingerEnd.TimeLimit : LingerEnd.IdleLimit;
                 return (end, drained);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || HalfCloseInput.ClassifyError(ex) is not null)
+            catch (Exception ex) when (ex is not OperationCanceledException || InputEnds.Classify(ex) is not null)
             {
                 // The transport's input completed with an error: the client reset, or the server aborted.
                 return (LingerEnd.Reset, drained);

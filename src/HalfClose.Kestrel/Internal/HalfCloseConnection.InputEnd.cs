@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>The facet the connection's input talks to (<see cref="IInputEndListener"/>): the end settled, the FIN decided.</summary>
+internal sealed partial class HalfCloseConnection : IInputEndListener
+{
+    /// <summary>The input settled how it ended. Decided here, carried out on the thread pool: this may run inside Kestrel's read.</summary>
+    public void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
+    {
+        var now = Now();
+        Transition transition;
+        lock (_lock)
+        {
+            var action = FinAction.Abort;
+            if (end == InputEnd.ClientFin)
+            {
+                var facts = Facts;
+                var isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
+                _telemetry.ClientFin(PhaseOf(facts, remainder, readerWasWaiting, isTls), isTls);
+                action = _machine.Policy.OnClientFin(isTls, IsMultiplexed(), facts.EndpointClientFin());
+            }
+
+            transition = Step(_machine.InputEnded(end, action, now), now);
+        }
+
+        if (transition.Effects != ConnectionEffects.None)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.connection.Act(state.transition), (connection: this, transition), preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// Where the exchange stood as the FIN arrived, from the pushed facts and what the input held. Below TLS the unread
+    /// bytes are records, not HTTP: there a FIN with no request in the application reads as between requests.
+    /// </summary>
+    private FinPhase PhaseOf(RequestFacts facts, InputRemainder remainder, bool readerWasWaiting, bool isTls)
+    {
+        if (!_shared.TracksRequests)
+        {
+            return FinPhase.Unknown;
+        }
+
+        if (facts.Has(RequestFacts.InFlight))
+        {
+            return facts.Has(RequestFacts.MayHaveBody) && readerWasWaiting ? FinPhase.RequestBody : FinPhase.Response;
+        }
+
+        return remainder switch
+        {
+            _ when isTls && _belowTls => FinPhase.BetweenRequests,
+            InputRemainder.Headers => FinPhase.Response,
+            InputRemainder.Partial => FinPhase.RequestHeaders,
+            _ => FinPhase.BetweenRequests,
+        };
+    }
+}

@@ -1,0 +1,94 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HalfClose.Kestrel.Internal;
+
+/// <summary>
+/// The facet the middleware above talks to, each on its own thread: the request middleware pushes the request in flight's
+/// facts, routing its endpoint, an endpoint's policy middleware its own policy. Nothing here reads another thread's state.
+/// </summary>
+internal sealed partial class HalfCloseConnection
+{
+    private EndpointNotifier? _endpointNotifier;
+    private volatile bool _failedAfterFin;
+    private int _facts;
+
+    /// <summary>The request in flight's facts, as the request middleware last pushed them (written by the request's thread only).</summary>
+    private RequestFacts Facts => (RequestFacts)Volatile.Read(ref _facts);
+
+    /// <summary>
+    /// An endpoint's own policy met a connection already built with another (the endpoint could not be told apart when
+    /// the connection was accepted): it decides from now on; a send path chosen for the other policy stays.
+    /// </summary>
+    public void AdoptPolicy(HalfCloseContext endpoint)
+    {
+        var policy = endpoint.Source.Current;
+        lock (_lock)
+        {
+            _machine.ReplacePolicy(policy);
+        }
+
+        if ((policy.Linger != LingerMode.Off) != (_output is not null) && _belowTls)
+        {
+            HalfCloseLog.EndpointPolicyLate(_shared.Logger, _connection.ConnectionId, policy.Linger);
+        }
+    }
+
+    /// <summary>A request starts (the request middleware, on the request's thread).</summary>
+    public void RequestStarted(HttpContext context)
+    {
+        var mayHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (mayHaveBody ? RequestFacts.MayHaveBody : 0)));
+
+        // Routing tells which endpoint the request gets, and so whether its own policy decides the FIN.
+        (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
+
+        if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
+        {
+            context.Features.Set<IHttpUpgradeFeature>(new UpgradeNotifier(upgrade, this));
+        }
+    }
+
+    /// <summary>Routing picked the request's endpoint (on the request's thread). Its <c>Abort</c> applies even to a FIN already served.</summary>
+    public void EndpointSelected(Endpoint? endpoint)
+    {
+        if (endpoint?.Metadata.GetMetadata<IHalfClosePolicyMetadata>()?.ClientFin is not { } clientFin)
+        {
+            return;
+        }
+
+        var aborts = clientFin == ClientFinMode.Abort;
+        Volatile.Write(ref _facts, (int)(Facts | (aborts ? RequestFacts.EndpointAborts : RequestFacts.EndpointServes)));
+        if (aborts)
+        {
+            // Under the lock after the write: a FIN decided before it is aborted here, one decided after it reads the fact.
+            Run(static (ref machine, _, _) => machine.EndpointAborts());
+        }
+    }
+
+    /// <summary>The request in flight was answered 101 (on the request's thread).</summary>
+    public void RequestUpgraded() => Volatile.Write(ref _facts, (int)(Facts | RequestFacts.Upgraded));
+
+    /// <summary>The request's pipeline has finished (on the request's thread); counted when it was answered after the FIN.</summary>
+    public void RequestEnded(HttpContext context)
+    {
+        // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it.
+        var bodyUnread = context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
+            && context.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
+        Volatile.Write(ref _facts, (int)(bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None));
+        if (!_clientHalfClosed)
+        {
+            return;
+        }
+
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel aborted it after the FIN: a write failed, the client reset (the transport noticed before the watch did).
+            _failedAfterFin = true;
+        }
+        else
+        {
+            _telemetry.RequestAfterFin();
+        }
+    }
+}

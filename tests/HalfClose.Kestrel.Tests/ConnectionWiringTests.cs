@@ -1,0 +1,199 @@
+using System.Diagnostics.Metrics;
+using HalfClose.Kestrel.Internal;
+using HalfClose.Kestrel.Tests.Infrastructure;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>
+/// One connection's state machine wired to its input, its timer and its effects, on a fake clock and a fake socket
+/// state: every deadline is reached by advancing time, never by waiting for it. (Real sockets prove the rest.)
+/// </summary>
+public sealed class ConnectionWiringTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Interval = HalfCloseContext.ResetCheckInterval;
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly FakeLogger _log = new();
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly FakeConnection _connection = new();
+    private TcpState _socketState = TcpState.CloseWait;
+
+    public void Dispose() => _services.Dispose();
+
+    private IMeterFactory Meters => _services.GetRequiredService<IMeterFactory>();
+
+    private HalfCloseConnection Start(ClientFinMode clientFin = ClientFinMode.Serve)
+    {
+        var source = new HalfClosePolicySource(null, o => (o.ClientFin, o.HalfOpenTimeout, o.Linger) = (clientFin, Timeout, LingerMode.Off), _log);
+        var context = new HalfCloseContext(source, _log, new HalfCloseMetrics(Meters), _time, tracksRequests: false) { SocketState = _ => _socketState };
+        var connection = new HalfCloseConnection(_connection, socket: null, context);
+        connection.Start();
+        return connection;
+    }
+
+    private async Task ClientFinAsync()
+    {
+        await _connection.ClientInput.Writer.CompleteAsync();
+        _connection.CloseTransport();
+    }
+
+    private static Task FiredAsync(CancellationToken token)
+    {
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        token.UnsafeRegister(static state => ((TaskCompletionSource)state!).TrySetResult(), fired);
+        return fired.Task.WaitAsync(Bound, CancellationToken.None);
+    }
+
+    private bool Logged(string name) => _log.Collector.GetSnapshot().Any(log => log.Id.Name == name);
+
+    [Fact]
+    public async Task ClientFin_Serve_HalfOpenUntilTheDeadline_ThenAbortedWithRst()
+    {
+        var connection = Start();
+        var kestrelToken = _connection.ConnectionClosed;
+
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+        _time.Advance(Timeout - TimeSpan.FromMilliseconds(1));
+
+        Assert.False(kestrelToken.IsCancellationRequested);
+        Assert.Equal(0, _connection.Aborts);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.True(kestrelToken.IsCancellationRequested);
+        Assert.Equal(1, _connection.Aborts);
+        Assert.True(Logged("HalfOpenTimedOut"));
+    }
+
+    [Fact]
+    public async Task ClientFin_ThenSocketShowsReset_KestrelToldAtTheNextLook_NoRst()
+    {
+        var connection = Start();
+        var kestrelToken = _connection.ConnectionClosed;
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+
+        _time.Advance(Interval);
+        Assert.False(kestrelToken.IsCancellationRequested);
+        _socketState = TcpState.Close;
+        _time.Advance(Interval);
+
+        Assert.True(kestrelToken.IsCancellationRequested);
+        Assert.Equal(0, _connection.Aborts);
+        Assert.True(Logged("ResetWhileHalfOpen"));
+    }
+
+    [Fact]
+    public async Task SocketStateUnreadable_NotTakenForAReset()
+    {
+        var connection = Start();
+        var kestrelToken = _connection.ConnectionClosed;
+        _socketState = TcpState.Unknown;
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+
+        _time.Advance(Timeout - TimeSpan.FromMilliseconds(1));
+
+        Assert.False(kestrelToken.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task InputCompletedWithReset_KestrelTold_NotAHalfClose()
+    {
+        var connection = Start();
+        var kestrelToken = _connection.ConnectionClosed;
+
+        await _connection.ClientInput.Writer.CompleteAsync(new ConnectionResetException("reset by peer"));
+        _connection.CloseTransport();
+
+        await FiredAsync(kestrelToken);
+        Assert.False(connection.IsClientHalfClosed);
+        Assert.Equal(0, _connection.Aborts);
+    }
+
+    [Fact]
+    public async Task ClientFin_Abort_KestrelTold()
+    {
+        var connection = Start(ClientFinMode.Abort);
+        var kestrelToken = _connection.ConnectionClosed;
+
+        await ClientFinAsync();
+
+        await FiredAsync(kestrelToken);
+        Assert.False(connection.IsClientHalfClosed);
+        Assert.True(Logged("AbortedOnFin"));
+    }
+
+    [Fact]
+    public async Task TransportClosedBeforeTheInputShowsIt_ProbedEachInterval_SettledWhenItDoes()
+    {
+        var connection = Start();
+        var kestrelToken = _connection.ConnectionClosed;
+
+        _connection.CloseTransport();
+        _time.Advance(Interval);
+        Assert.False(connection.IsClientHalfClosed);
+        Assert.False(kestrelToken.IsCancellationRequested);
+
+        await _connection.ClientInput.Writer.CompleteAsync();
+        _time.Advance(Interval);
+
+        await FiredAsync(connection.ClientHalfClosed);
+        Assert.False(kestrelToken.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void TransportClosedAndTheInputNeverShowsHow_AbortedAtTheDeadline()
+    {
+        Start();
+        var kestrelToken = _connection.ConnectionClosed;
+
+        _connection.CloseTransport();
+        _time.Advance(Timeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(kestrelToken.IsCancellationRequested);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.True(kestrelToken.IsCancellationRequested);
+        Assert.Equal(1, _connection.Aborts);
+    }
+
+    [Fact]
+    public async Task ServedAfterFin_Completed_CountedOnceWithItsDuration()
+    {
+        using var fins = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.client_fins");
+        using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.connections.half_open");
+        using var duration = new MetricCollector<double>(Meters, HalfCloseMetrics.MeterName, "halfclose.half_open.duration");
+        var connection = Start();
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+
+        _time.Advance(TimeSpan.FromMilliseconds(700));
+        connection.Complete();
+
+        Assert.Equal("served", Assert.Single(fins.GetMeasurementSnapshot()).Tags["halfclose.outcome"]);
+        Assert.Equal([1L, -1L], halfOpen.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal(0.7, Assert.Single(duration.GetMeasurementSnapshot()).Value, precision: 3);
+        Assert.True(Logged("ServedAfterFin"));
+    }
+
+    [Fact]
+    public async Task ListenerAttachedMidConnection_HalfOpenCounterNeverGoesNegative()
+    {
+        var connection = Start();
+        using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.connections.half_open");
+
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+        connection.Complete();
+
+        Assert.Empty(halfOpen.GetMeasurementSnapshot());
+    }
+}
