@@ -1,7 +1,10 @@
 namespace HalfClose.Kestrel.Internal;
 
-/// <summary>One connection's one timer: armed for the state machine's next wake, stopped for good once it is closed.</summary>
-internal sealed class ConnectionTimer(TimeProvider time, Action<object?> callback, object state) : IDisposable
+/// <summary>
+/// One connection's one timer: armed for the state machine's next wake, stopped for good once it is closed. A struct kept
+/// in the connection and used under its lock; the timer itself is created only when a first wait begins.
+/// </summary>
+internal struct ConnectionTimer(TimeProvider time, TimerCallback callback, object state)
 {
     private ITimer? _timer;
     private bool _stopped;
@@ -21,7 +24,7 @@ internal sealed class ConnectionTimer(TimeProvider time, Action<object?> callbac
 
         if (_timer is null)
         {
-            _timer = time.CreateTimer(new TimerCallback(callback), state, due, Timeout.InfiniteTimeSpan);
+            _timer = time.CreateTimer(callback, state, due, Timeout.InfiniteTimeSpan);
         }
         else
         {
@@ -29,7 +32,7 @@ internal sealed class ConnectionTimer(TimeProvider time, Action<object?> callbac
         }
     }
 
-    public void Dispose()
+    public void Stop()
     {
         _stopped = true;
         _timer?.Dispose();

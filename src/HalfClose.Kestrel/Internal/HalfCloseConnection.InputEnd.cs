@@ -10,23 +10,34 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     {
         var now = Now();
         Transition transition;
-        lock (_lock)
+        try
         {
-            var action = FinAction.Abort;
-            if (end == InputEnd.ClientFin)
+            lock (_lock)
             {
-                var facts = Facts;
-                var isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
-                _telemetry.ClientFin(PhaseOf(facts, remainder, readerWasWaiting, isTls), isTls);
-                action = _machine.Policy.OnClientFin(isTls, IsMultiplexed(), facts.EndpointClientFin());
-            }
+                var action = FinAction.Abort;
+                if (end == InputEnd.ClientFin)
+                {
+                    var facts = Facts;
+                    var isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
+                    _telemetry.ClientFin(PhaseOf(facts, remainder, readerWasWaiting, isTls), isTls);
+                    action = _machine.Policy.OnClientFin(isTls, IsMultiplexed(), facts.EndpointClientFin());
+                }
 
-            transition = Step(_machine.InputEnded(end, action, now), now);
+                transition = Step(_machine.InputEnded(end, action, now), now);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A bug: Kestrel gets the connection as it would without the policy.
+            _telemetry.UnexpectedError(ex);
+            transition = new Transition(ConnectionEffects.TellKestrel);
         }
 
         if (transition.Effects != ConnectionEffects.None)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static state => state.connection.Act(state.transition), (connection: this, transition), preferLocal: false);
+            // The input settles once: this is the only work item the connection ever queues.
+            _inputEndEffects = transition;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
 

@@ -14,7 +14,7 @@ namespace HalfClose.Kestrel.Internal;
 /// server close, a bound hit, or a FIN the policy aborts) reaches Kestrel. One lock guards the state machine and the timer.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token sources own no timer or wait handle; a late cancel must not race a dispose.")]
-internal sealed partial class HalfCloseConnection
+internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
 {
     private readonly ConnectionContext _connection;
     private readonly Socket? _socket;
@@ -28,8 +28,9 @@ internal sealed partial class HalfCloseConnection
     private readonly Lock _lock = new();
     private readonly long _startedAt;
     private readonly bool _belowTls;
-    private readonly ConnectionTimer _timer;
+    private ConnectionTimer _timer;
     private ConnectionStateMachine _machine;
+    private Transition _inputEndEffects;
     private CancellationTokenRegistration _transportRegistration;
 
     public HalfCloseConnection(ConnectionContext connection, Socket? socket, HalfCloseContext shared)
@@ -79,6 +80,9 @@ internal sealed partial class HalfCloseConnection
         SignalClosed();
     }
 
+    /// <summary>The effects of the input's end, on the thread pool (<see cref="OnInputEnded"/> may run inside Kestrel's read).</summary>
+    void IThreadPoolWorkItem.Execute() => Act(_inputEndEffects);
+
     private void OnTransportClosed() => Run(static (ref machine, now, _) => machine.TransportClosed(now));
 
     private void OnTimer()
@@ -117,7 +121,7 @@ internal sealed partial class HalfCloseConnection
         _telemetry.Transitioned(_machine, transition, now);
         if (_machine.State == ConnectionState.Closed)
         {
-            _timer.Dispose();
+            _timer.Stop();
         }
         else if (transition.Wake is { } wake)
         {

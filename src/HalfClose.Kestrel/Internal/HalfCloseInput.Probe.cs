@@ -10,7 +10,7 @@ namespace HalfClose.Kestrel.Internal;
 /// </summary>
 internal sealed partial class HalfCloseInput
 {
-    private readonly Lock _gate = new();
+    private Lock? _gate;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _aheadRead;
     private Action? _onAheadRead;
     private int _readerState;
@@ -73,7 +73,7 @@ internal sealed partial class HalfCloseInput
                     spinner.SpinOnce();
                     continue;
                 case ReadingAhead:
-                    lock (_gate)
+                    lock (_gate!)
                     {
                         if (_readerState != ReadingAhead)
                         {
@@ -127,6 +127,7 @@ internal sealed partial class HalfCloseInput
         }
 
         _aheadRead = read.ConfigureAwait(false).GetAwaiter();
+        Interlocked.CompareExchange(ref _gate, new Lock(), null);
         Interlocked.Exchange(ref _readerState, ReadingAhead);
         _aheadRead.UnsafeOnCompleted(_onAheadRead ??= OnAheadRead);
         return true;
@@ -147,10 +148,9 @@ internal sealed partial class HalfCloseInput
 
         _aheadRead = default;
         bool joined;
-        lock (_gate)
+        lock (_gate!)
         {
-            joined = _joined;
-            _joined = false;
+            (joined, _joined) = (_joined, false);
             if (!joined && _readerState == ReadingAhead)
             {
                 // Held while the result is looked at: an application read arriving now waits, then reads it again.
@@ -160,44 +160,46 @@ internal sealed partial class HalfCloseInput
 
         if (joined)
         {
-            Deliver(result, error);
-        }
-        else if (Volatile.Read(ref _readerState) == Done)
-        {
-            if (!keepInnerOpen)
+            // The application's joined read gets the result, as if it had read itself.
+            if (error is null)
             {
-                inner.Complete();
+                _pendingRead.SetResult(Reveal(result, readerWasWaiting: true));
             }
-        }
-        else
-        {
-            LookAt(result, error);
-            Interlocked.CompareExchange(ref _readerState, Idle, Probing);
-        }
-    }
+            else
+            {
+                Failed(error);
+                _pendingRead.SetException(error);
+            }
 
-    /// <summary>The application's joined read gets the read-ahead's result, as if it had read itself.</summary>
-    private void Deliver(ReadResult result, Exception? error)
-    {
-        if (error is null)
-        {
-            _pendingRead.SetResult(Reveal(result, readerWasWaiting: true));
             return;
         }
 
-        Failed(error);
-        _pendingRead.SetException(error);
-    }
-
-    private void LookAt(ReadResult result, Exception? error)
-    {
-        if (error is null)
+        try
         {
-            Examine(result);
+            if (Volatile.Read(ref _readerState) == Done)
+            {
+                // The reader completed while the read-ahead was out: the input is completed now.
+                if (!keepInnerOpen)
+                {
+                    inner.Complete();
+                }
+            }
+            else if (error is null)
+            {
+                Examine(result);
+            }
+            else if (InputEnds.Classify(error) is { } end)
+            {
+                Settle(end, InputRemainder.None, readerWasWaiting: false);
+            }
         }
-        else if (InputEnds.Classify(error) is { } end)
+        catch (InvalidOperationException)
         {
-            Settle(end, InputRemainder.None, readerWasWaiting: false);
+            // The input was completed under the read-ahead: nothing more to learn from it.
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref _readerState, Idle, Probing);
         }
     }
 }

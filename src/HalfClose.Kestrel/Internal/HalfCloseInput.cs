@@ -121,8 +121,16 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     public override void Complete(Exception? exception = null)
     {
+        // A read-ahead's completion decides under its gate whether it is joined: the reader's end must not slip in between.
         int previous;
-        lock (_gate)
+        if (Volatile.Read(ref _gate) is { } gate)
+        {
+            lock (gate)
+            {
+                previous = Interlocked.Exchange(ref _readerState, Done);
+            }
+        }
+        else
         {
             previous = Interlocked.Exchange(ref _readerState, Done);
         }

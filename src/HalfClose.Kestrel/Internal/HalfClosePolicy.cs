@@ -28,7 +28,8 @@ internal sealed record HalfClosePolicy(
 
     /// <summary>
     /// While the connection is half-open (the client's FIN seen, the server's not sent), whether the socket's TCP state shows
-    /// it gone: the client reset it. A half-closed client's socket stays in CLOSE-WAIT; a state that cannot be read says nothing.
+    /// it gone: the client reset it, or the transport closed it under the connection (a server abort, at shutdown say),
+    /// which Kestrel must learn as well. A half-closed client's socket stays in CLOSE-WAIT; a state that cannot be read says nothing.
     /// </summary>
     public static bool ShowsReset(TcpState state) => state is not (TcpState.CloseWait or TcpState.Unknown);
 
