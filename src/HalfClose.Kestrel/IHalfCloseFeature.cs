@@ -7,8 +7,8 @@ namespace HalfClose.Kestrel;
 public interface IHalfCloseFeature
 {
     /// <summary>
-    /// Whether TCP half-close applies to this connection: false for HTTP/2 (ALPN <c>h2</c> or h2c prior knowledge),
-    /// for transports that are not TCP sockets, and on platforms where the policy cannot observe the socket.
+    /// Whether TCP half-close applies to this connection: false for HTTP/2 (ALPN <c>h2</c> or h2c prior knowledge) and
+    /// for transports that are not TCP sockets (a Unix socket, a named pipe). True on every OS for HTTP/1.x over TCP.
     /// </summary>
     bool IsSupported { get; }
 

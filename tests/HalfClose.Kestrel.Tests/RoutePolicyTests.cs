@@ -107,6 +107,7 @@ public sealed class RoutePolicyTests
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
         builder.Logging.ClearProviders();
         builder.WebHost.UseHalfClosePolicy();
+        TestServers.ConfigureWatch(builder.Services);
         await using var app = builder.Build();
         var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         app.Use(async (context, next) =>

@@ -12,7 +12,7 @@ public sealed class SampleTests
     public async Task Sample_DefaultConfiguration_EmbeddedOrigin_AnswersHalfClosedGet()
     {
         // Everything from the sample's appsettings.json but the port, so that the test does not need 5000 free.
-        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"]);
+        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"], builder => TestServers.ConfigureWatch(builder.Services));
 
         var result = await RawHttpClient.SendAndHalfCloseAsync(TestServers.PortOf(proxy.Urls.First()), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
 
@@ -25,7 +25,7 @@ public sealed class SampleTests
     [Fact]
     public async Task Sample_WebSocketRoute_ClientHalfCloses_EchoThenOriginsLastLineThenFin()
     {
-        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"]);
+        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"], builder => TestServers.ConfigureWatch(builder.Services));
 
         var result = await RawHttpClient.SendAndHalfCloseAsync(
             TestServers.PortOf(proxy.Urls.First()),
@@ -40,7 +40,7 @@ public sealed class SampleTests
     [Fact]
     public async Task Sample_RouteMetadata_BecomesEndpointPolicy()
     {
-        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"]);
+        await using var proxy = await SampleProxy.StartAsync(["--urls=http://127.0.0.1:0", $"--contentRoot={AppContext.BaseDirectory}"], builder => TestServers.ConfigureWatch(builder.Services));
 
         var endpoints = proxy.App.Services.GetRequiredService<EndpointDataSource>().Endpoints;
         ClientFinMode? Policy(string route) =>

@@ -83,7 +83,14 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
     /// <summary>The effects of the input's end, on the thread pool (<see cref="OnInputEnded"/> may run inside Kestrel's read).</summary>
     void IThreadPoolWorkItem.Execute() => Act(_inputEndEffects);
 
-    private void OnTransportClosed() => Run(static (ref machine, now, _) => machine.TransportClosed(now));
+    private void OnTransportClosed()
+    {
+        // Kestrel is done reading (it closes the connection, the client answered): nothing waits for the input's end.
+        if (!_input.IsReaderDone)
+        {
+            Run(static (ref machine, now, _) => machine.TransportClosed(now));
+        }
+    }
 
     private void OnTimer()
     {

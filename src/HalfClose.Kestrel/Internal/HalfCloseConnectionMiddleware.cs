@@ -7,8 +7,14 @@ namespace HalfClose.Kestrel.Internal;
 /// Connection middleware that applies the half-close policy to HTTP/1.x connections and passes every other
 /// connection (an HTTP/2-only endpoint, non-TCP transports) through untouched.
 /// </summary>
-internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, HalfCloseContext shared, bool http1Possible)
+/// <param name="next">The rest of the endpoint's connection pipeline.</param>
+/// <param name="shared">The endpoint's policy, logs and metrics.</param>
+/// <param name="http1Possible">Whether the endpoint speaks HTTP/1.x at all.</param>
+/// <param name="toldNotApplicable">Whether the endpoint was already said, when it bound, not to be a TCP endpoint.</param>
+internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, HalfCloseContext shared, bool http1Possible, bool toldNotApplicable = false)
 {
+    private int _toldNotApplicable = toldNotApplicable ? 1 : 0;
+
     public Task OnConnectionAsync(ConnectionContext connection)
     {
         // The connection is already under a policy (an outer middleware's): it is this endpoint's, resolved when it bound,
@@ -24,8 +30,13 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
         }
 
         var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
-        if (!http1Possible || socket is null || !TcpStateProbe.CanProbe(socket))
+        if (!http1Possible || !SocketWatcher.CanWatch(socket))
         {
+            if (http1Possible && Interlocked.Exchange(ref _toldNotApplicable, 1) == 0)
+            {
+                HalfCloseLog.NotApplicable(shared.Logger, connection.LocalEndPoint?.ToString() ?? "?", socket?.ProtocolType.ToString() ?? "no socket");
+            }
+
             connection.Features.Set<IHalfCloseFeature>(UnsupportedHalfCloseFeature.Instance);
             return next(connection);
         }

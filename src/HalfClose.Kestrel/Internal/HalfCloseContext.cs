@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>What every connection of one endpoint shares: the policy source, logging, metrics and time.</summary>
-internal sealed class HalfCloseContext(HalfClosePolicySource source, ILogger logger, HalfCloseMetrics metrics, TimeProvider time, bool tracksRequests)
+internal sealed class HalfCloseContext(
+    HalfClosePolicySource source, ILogger logger, HalfCloseMetrics metrics, TimeProvider time, bool tracksRequests, SocketWatcher? watcher = null)
 {
     /// <summary>How often a half-open connection's socket is checked for a reset from the client.</summary>
     public static readonly TimeSpan ResetCheckInterval = TimeSpan.FromMilliseconds(200);
@@ -16,8 +17,11 @@ internal sealed class HalfCloseContext(HalfClosePolicySource source, ILogger log
 
     public TimeProvider Time { get; } = time;
 
-    /// <summary>Reads a half-open connection's TCP state (a test puts a fake in its place).</summary>
-    public Func<System.Net.Sockets.Socket?, TcpState> SocketState { get; init; } = static socket => socket is null ? TcpState.Unknown : TcpStateProbe.Read(socket);
+    /// <summary>How half-open connections' sockets are watched for a later reset.</summary>
+    public SocketWatcher Watcher { get; } = watcher ?? SocketWatcher.Native;
+
+    /// <summary>Reads a half-open connection's TCP state with <see cref="Watcher"/> (a test puts a fake in its place).</summary>
+    public Func<System.Net.Sockets.Socket?, TcpState> SocketState { get; init; } = socket => (watcher ?? SocketWatcher.Native).Read(socket, logger);
 
     /// <summary>Whether requests are tracked (the web host's <c>UseHalfClosePolicy</c> adds the request middleware): phases are known.</summary>
     public bool TracksRequests { get; } = tracksRequests;

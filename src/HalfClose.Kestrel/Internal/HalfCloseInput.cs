@@ -34,6 +34,9 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     /// <summary>How the input ended, once settled.</summary>
     public InputEnd End => (InputEnd)Volatile.Read(ref _end);
 
+    /// <summary>Whether the application's reader has completed: it reads nothing more, and how the input ends no longer matters to it.</summary>
+    public bool IsReaderDone => Volatile.Read(ref _readerState) == Done;
+
     /// <summary>The transport's input, under this reader.</summary>
     public PipeReader Inner => inner;
 

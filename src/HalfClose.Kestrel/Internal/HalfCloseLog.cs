@@ -40,6 +40,15 @@ internal static partial class HalfCloseLog
     [LoggerMessage(12, LogLevel.Information, "Endpoint {EndPoint} has no half-close middleware (the application set its own Kestrel endpoint defaults): the policy is applied by the transport.", EventName = "AppliedAtTransport")]
     public static partial void AppliedAtTransport(ILogger logger, string endPoint);
 
+    [LoggerMessage(13, LogLevel.Information, "Half-close policy in force: a client's FIN and reset are told apart by how the transport's input ends; half-open connections are watched for a later reset with {Watch}.", EventName = "MechanismInForce")]
+    public static partial void MechanismInForce(ILogger logger, SocketWatch watch);
+
+    [LoggerMessage(14, LogLevel.Warning, "The OS's TCP state could not be read here ({Error}); half-open connections are watched with {Watch} from now on.", EventName = "WatchFellBack")]
+    public static partial void WatchFellBack(ILogger logger, string error, SocketWatch watch);
+
+    [LoggerMessage(15, LogLevel.Warning, "Endpoint {EndPoint}: its connections are not TCP sockets ({Transport}); the half-close policy does not apply to them.", EventName = "NotApplicable")]
+    public static partial void NotApplicable(ILogger logger, string endPoint, string transport);
+
     [LoggerMessage(9, LogLevel.Error, "Connection {ConnectionId}: unexpected error in the half-close policy.", EventName = "UnexpectedError")]
     public static partial void UnexpectedError(ILogger logger, string connectionId, Exception exception);
 }

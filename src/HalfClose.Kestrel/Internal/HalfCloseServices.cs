@@ -44,6 +44,8 @@ internal static class HalfCloseServices
         var source = new HalfClosePolicySource(section, configure, logger);
         var metrics = services.GetService<HalfCloseMetrics>() ?? new HalfCloseMetrics(services.GetService<IMeterFactory>());
         var tracksRequests = services.GetService<HalfClosePolicyRegistration>() is not null;
-        return new HalfCloseContext(source, logger, metrics, services.GetService<TimeProvider>() ?? TimeProvider.System, tracksRequests);
+        var watcher = services.GetService<SocketWatcher>() ?? SocketWatcher.Native;
+        watcher.Announce(logger);
+        return new HalfCloseContext(source, logger, metrics, services.GetService<TimeProvider>() ?? TimeProvider.System, tracksRequests, watcher);
     }
 }

@@ -125,6 +125,7 @@ public sealed class TestServers : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Services.AddFakeLogging();
+            ConfigureWatch(builder.Services);
             configureFront?.Invoke(builder);
         });
         return new TestServers(origin, proxy, probe, proxy.App.Services.GetFakeLogCollector(), proxy.Urls);
@@ -150,6 +151,7 @@ public sealed class TestServers : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddFakeLogging();
+        ConfigureWatch(builder.Services);
         if (kestrel is null)
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -172,6 +174,19 @@ public sealed class TestServers : IAsyncDisposable
     }
 
     public static int PortOf(string url) => new Uri(url).Port;
+
+    /// <summary>
+    /// In the suite's portable-watch build (<c>PORTABLE_WATCH</c>, the HalfClose.Kestrel.PortableWatchTests project), every
+    /// host under test watches half-open sockets with the portable peek, as on a platform or sandbox without TCP_INFO.
+    /// </summary>
+    public static void ConfigureWatch(IServiceCollection services)
+    {
+#if PORTABLE_WATCH
+        services.AddSingleton(new HalfClose.Kestrel.Internal.SocketWatcher(HalfClose.Kestrel.Internal.SocketWatch.Peek));
+#else
+        _ = services;
+#endif
+    }
 
     /// <summary>A cleartext and an https endpoint from configuration, with the test certificate's file.</summary>
     public static void ConfigureTlsEndpoints(WebApplicationBuilder builder)

@@ -182,7 +182,7 @@ public sealed class AbortiveClientTests(ITestOutputHelper output)
     {
         while (true)
         {
-            var state = TcpStateProbe.Read(socket);
+            var state = ClientTcpState.Read(socket);
             var elapsed = Stopwatch.GetElapsedTime(finAt);
             if (state == TcpState.Close)
             {

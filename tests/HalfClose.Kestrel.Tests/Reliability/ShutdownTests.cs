@@ -64,8 +64,8 @@ public sealed class ShutdownTests(ITestOutputHelper output)
             var results = all.Where(r => !r.Id.StartsWith("ends-", StringComparison.Ordinal)).Select(r => r.Result).ToArray();
             var served = all.Where(r => r.Id.StartsWith("ends-", StringComparison.Ordinal)).Select(r => r.Result).ToArray();
             var nonReading = clients.Where(c => !c.Reads).Select(c => c.Client.Socket).ToArray();
-            await Reliable.WaitUntilAsync(() => nonReading.All(socket => TcpStateProbe.Read(socket) == TcpState.Close), Reliable.Bound);
-            var unread = nonReading.Select(TcpStateProbe.Read).ToArray();
+            await Reliable.WaitUntilAsync(() => nonReading.All(socket => ClientTcpState.Read(socket) == TcpState.Close), Reliable.Bound);
+            var unread = nonReading.Select(ClientTcpState.Read).ToArray();
             await Task.WhenAll(cut.Select(t => servers.Probe.Aborted(t.Id))).WaitAsync(Reliable.Bound);
             var connectionsLeft = await Reliable.WaitForNoConnectionsAsync(servers.Port, Reliable.Bound);
             var halfOpenSum = halfOpen.GetMeasurementSnapshot().Sum(m => m.Value);
