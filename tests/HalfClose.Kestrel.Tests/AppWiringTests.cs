@@ -30,8 +30,8 @@ public sealed class AppWiringTests
         var https = PortOf(app, "https");
 
         var fast = await RawHttpClient.SendAndHalfCloseAsync(http, HttpText.Get("/"));
-        var slow = await SlowGetThenFinAsync(http, probe, "slow");
-        var tls = await TlsWithFinAsync(https, HttpText.Get("/"));
+        var slow = await HalfClosing.SlowGetThenFinAsync(http, probe, "slow");
+        var tls = await RawTlsClient.SendAndHalfCloseAsync(https, HttpText.Get("/"));
         var upload = await RawUpload.RunAsync(http, 4 * 1024 * 1024, finAfterSend: true);
 
         Assert.Equal((Ending.Fin, 1), (fast.Ending, HttpText.CompleteResponses(fast.Text)));
@@ -48,8 +48,8 @@ public sealed class AppWiringTests
     {
         await using var app = await TwoEndpointsAsync(new() { ["ClientFin"] = "Abort" }, own => own.ClientFin = ClientFinMode.Serve);
 
-        var own = await SlowGetThenFinAsync(app.Own, app.Probe, "own");
-        var other = await SlowGetThenFinAsync(app.Other, app.Probe, "other", ms: 5000);
+        var own = await HalfClosing.SlowGetThenFinAsync(app.Own, app.Probe, "own");
+        var other = await HalfClosing.SlowGetThenFinAsync(app.Other, app.Probe, "other", ms: 5000);
 
         Assert.Equal([200], own.StatusCodes);
         Assert.Empty(other.Bytes);
@@ -60,7 +60,7 @@ public sealed class AppWiringTests
     {
         await using var app = await TwoEndpointsAsync(new() { ["TlsClientFin"] = "Abort" }, own => own.TlsClientFin = ClientFinMode.Serve, ownTls: true);
 
-        var own = await TlsWithFinAsync(app.Own, HttpText.Get("/slow?ms=300&id=own"));
+        var own = await RawTlsClient.SendAndHalfCloseAsync(app.Own, HttpText.Get("/slow?ms=300&id=own"));
 
         Assert.Equal((Ending.Fin, 1), (own.Ending, HttpText.CompleteResponses(own.Text)));
     }
@@ -130,23 +130,6 @@ public sealed class AppWiringTests
         Assert.Equal([413], own.Result.StatusCodes);
         Assert.Equal(Ending.Reset, own.Ending);
         Assert.True(own.Sent < 50L * 1024 * 1024, $"sent {own.Sent}");
-    }
-
-    private static async Task<RawResult> SlowGetThenFinAsync(int port, Probe probe, string id, int ms = 300)
-    {
-        await using var client = await RawHttpClient.ConnectAsync(port);
-        await client.SendAsync(HttpText.Get($"/slow?ms={ms}&id={id}"));
-        await probe.Started(id).WaitAsync(Bound);
-        client.HalfClose();
-        return await client.ReadToEndAsync();
-    }
-
-    private static async Task<RawResult> TlsWithFinAsync(int port, string request)
-    {
-        await using var client = await RawTlsClient.ConnectAsync(port);
-        await client.SendAsync(request);
-        client.HalfClose();
-        return await client.ReadToEndAsync();
     }
 
     private static int PortOf(WebApplication app, string scheme) =>

@@ -37,7 +37,7 @@ public sealed class ConfigurationTests
 
         servers.PolicyConfiguration["HalfClose:ClientFin"] = "Abort";
         ((IConfigurationRoot)servers.PolicyConfiguration).Reload();
-        var after = await SlowGetThenFinAsync(servers, "b", ms: 5000);
+        var after = await HalfClosing.SlowGetThenFinAsync(servers.Port, servers.Probe, "b", ms: 5000);
 
         Assert.Equal([200], before.StatusCodes);
         Assert.Empty(after.Bytes);
@@ -51,19 +51,10 @@ public sealed class ConfigurationTests
 
         servers.PolicyConfiguration["HalfClose:ClientFin"] = "Bogus";
         ((IConfigurationRoot)servers.PolicyConfiguration).Reload();
-        var after = await SlowGetThenFinAsync(servers, "a");
+        var after = await HalfClosing.SlowGetThenFinAsync(servers.Port, servers.Probe, "a", ms: 200);
 
         Assert.Equal([200], after.StatusCodes);
         var rejected = Assert.Single(servers.Logs.GetSnapshot(), log => log.Id.Name == "PolicyChangeRejected");
         Assert.Contains("HalfClose:ClientFin", rejected.Message, StringComparison.Ordinal);
-    }
-
-    private static async Task<RawResult> SlowGetThenFinAsync(TestServers servers, string id, int ms = 200)
-    {
-        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync(SlowGet(id, ms));
-        await servers.Probe.Started(id).WaitAsync(TimeSpan.FromSeconds(10));
-        client.HalfClose();
-        return await client.ReadToEndAsync();
     }
 }

@@ -167,7 +167,8 @@ public sealed class LingerTests
     [Fact]
     public async Task ClientNeverStopsSending_ClosedAtLingerTime()
     {
-        await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Drain", time: "00:00:01", timeout: "00:00:00.500"));
+        // LingerTimeout as long as LingerTime: a client stalled by a loaded machine must not end it at the idle bound first.
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Drain", time: "00:00:01", timeout: "00:00:01"));
 
         // A Connection: close request, then bytes that never end: they are not a body Kestrel would read first.
         var upload = await RawUpload.RunAsync(

@@ -11,15 +11,6 @@ public sealed class TlsAndHttp2Tests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    private static async Task<RawResult> TlsSlowGetThenFinAsync(int port, Probe probe, string id, int ms = 300)
-    {
-        await using var client = await RawTlsClient.ConnectAsync(port);
-        await client.SendAsync(HttpText.Get($"/slow?ms={ms}&id={id}"));
-        await probe.Started(id).WaitAsync(Bound);
-        client.HalfClose();
-        return await client.ReadToEndAsync();
-    }
-
     [Theory]
     [InlineData(Front.Kestrel)]
     [InlineData(Front.Yarp)]
@@ -27,7 +18,7 @@ public sealed class TlsAndHttp2Tests
     {
         await using var servers = await TestServers.StartAsync(front, new Dictionary<string, string?> { ["ClientFin"] = "Abort", ["TlsClientFin"] = "Serve" }, tls: true);
 
-        var result = await TlsSlowGetThenFinAsync(servers.TlsPort, servers.Probe, "a");
+        var result = await HalfClosing.SlowGetThenFinAsync(servers.TlsPort, servers.Probe, "a", tls: true);
 
         Assert.Equal(Ending.Fin, result.Ending);
         Assert.Equal([200], result.StatusCodes);
@@ -42,7 +33,7 @@ public sealed class TlsAndHttp2Tests
     {
         await using var servers = await TestServers.StartAsync(front, new Dictionary<string, string?> { ["ClientFin"] = "Serve", ["TlsClientFin"] = "Abort" }, tls: true);
 
-        var tlsResult = await TlsSlowGetThenFinAsync(servers.TlsPort, servers.Probe, "tls", ms: 5000);
+        var tlsResult = await HalfClosing.SlowGetThenFinAsync(servers.TlsPort, servers.Probe, "tls", ms: 5000, tls: true);
         var clearResult = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, HttpText.Get("/slow?ms=300&id=clear"));
 
         Assert.NotEqual(Ending.StillOpen, tlsResult.Ending);
@@ -64,7 +55,7 @@ public sealed class TlsAndHttp2Tests
             }));
         await using var _ = app;
 
-        var result = await TlsSlowGetThenFinAsync(TestServers.PortOf(app.Urls.First()), probe, "a", ms: 5000);
+        var result = await HalfClosing.SlowGetThenFinAsync(TestServers.PortOf(app.Urls.First()), probe, "a", ms: 5000, tls: true);
 
         Assert.Empty(result.Bytes);
         await probe.Aborted("a").WaitAsync(Bound);

@@ -14,23 +14,24 @@ public sealed class TlsEarlyFinTests
     private const string Body5000 = "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n\r\n";
     private const string Chunked = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
 
-    private static async Task<RawResult> SendWithFinAsync(int port, string request)
-    {
-        await using var client = await RawTlsClient.ConnectAsync(port);
-        await client.SendAsync(request);
-        client.HalfClose();
-        return await client.ReadToEndAsync();
-    }
+    /// <summary>The requests sent with their FIN: a name, the bytes, how many responses they get.</summary>
+    private static readonly (string Name, string Request, int Responses)[] Kinds =
+    [
+        ("get", HttpText.Get("/"), 1),
+        ("post", Body5000 + new string('x', 5000), 1),
+        ("chunked", Chunked, 1),
+        ("pipelined", HttpText.Get("/slow?ms=50&id=1") + HttpText.Get("/") + HttpText.Get("/slow?ms=10&id=3"), 3),
+    ];
 
     public static TheoryData<Front, string, string, int> Requests()
     {
         var data = new TheoryData<Front, string, string, int>();
         foreach (var front in new[] { Front.Kestrel, Front.Yarp })
         {
-            data.Add(front, "get", HttpText.Get("/"), 1);
-            data.Add(front, "post", Body5000 + new string('x', 5000), 1);
-            data.Add(front, "chunked", Chunked, 1);
-            data.Add(front, "pipelined", HttpText.Get("/slow?ms=50&id=1") + HttpText.Get("/") + HttpText.Get("/slow?ms=10&id=3"), 3);
+            foreach (var (name, request, responses) in Kinds)
+            {
+                data.Add(front, name, request, responses);
+            }
         }
 
         return data;
@@ -44,7 +45,7 @@ public sealed class TlsEarlyFinTests
 
         for (var i = 0; i < 10; i++)
         {
-            var result = await SendWithFinAsync(servers.TlsPort, request);
+            var result = await RawTlsClient.SendAndHalfCloseAsync(servers.TlsPort, request);
 
             Assert.True(Ending.Fin == result.Ending, $"{name} #{i}: {result}");
             Assert.True(responses == HttpText.CompleteResponses(result.Text), $"{name} #{i}: {result}");
@@ -60,7 +61,7 @@ public sealed class TlsEarlyFinTests
         await using var servers = await TestServers.StartAsync(front, tls: true, tlsFromConfiguration: true);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
-            SendWithFinAsync(servers.TlsPort, HttpText.Get($"/slow?ms=500&id=c{i}"))));
+            RawTlsClient.SendAndHalfCloseAsync(servers.TlsPort, HttpText.Get($"/slow?ms=500&id=c{i}"))));
 
         var failed = results.Where(r => r.Ending != Ending.Fin || HttpText.CompleteResponses(r.Text) != 1).ToArray();
         Assert.True(failed.Length == 0, $"{failed.Length} of 200 not answered in full, e.g. {failed.FirstOrDefault()}");
@@ -71,10 +72,10 @@ public sealed class TlsEarlyFinTests
         var data = new TheoryData<bool, string, string, int>();
         foreach (var beforeHttps in new[] { true, false })
         {
-            data.Add(beforeHttps, "get", HttpText.Get("/"), 1);
-            data.Add(beforeHttps, "post", Body5000 + new string('x', 5000), 1);
-            data.Add(beforeHttps, "chunked", Chunked, 1);
-            data.Add(beforeHttps, "pipelined", HttpText.Get("/slow?ms=50&id=1") + HttpText.Get("/") + HttpText.Get("/slow?ms=10&id=3"), 3);
+            foreach (var (name, request, responses) in Kinds)
+            {
+                data.Add(beforeHttps, name, request, responses);
+            }
         }
 
         return data;
@@ -102,7 +103,7 @@ public sealed class TlsEarlyFinTests
 
         for (var i = 0; i < 10; i++)
         {
-            var result = await SendWithFinAsync(TestServers.PortOf(app.Urls.First()), request);
+            var result = await RawTlsClient.SendAndHalfCloseAsync(TestServers.PortOf(app.Urls.First()), request);
 
             Assert.True(Ending.Fin == result.Ending, $"{name} #{i}: {result}");
             Assert.True(responses == HttpText.CompleteResponses(result.Text), $"{name} #{i}: {result}");

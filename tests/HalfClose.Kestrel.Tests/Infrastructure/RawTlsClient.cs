@@ -35,6 +35,15 @@ public sealed class RawTlsClient : IAsyncDisposable
         return new RawTlsClient(socket, tls);
     }
 
+    /// <summary>Sends the request, then FIN at once (no close_notify), as <c>nc -N</c> does, and reads to the server's end.</summary>
+    public static async Task<RawResult> SendAndHalfCloseAsync(int port, string request)
+    {
+        await using var client = await ConnectAsync(port);
+        await client.SendAsync(request);
+        client.HalfClose();
+        return await client.ReadToEndAsync();
+    }
+
     public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
 
     public async Task SendAsync(byte[] bytes)
