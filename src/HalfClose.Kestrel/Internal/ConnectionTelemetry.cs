@@ -6,8 +6,9 @@ namespace HalfClose.Kestrel.Internal;
 /// One connection's logs and metrics. Which instruments are recorded is read once, when the connection starts (as
 /// Kestrel's own connection metrics do), so a listener attached mid-connection never sees a -1 without its +1.
 /// Called under the connection's lock or from its single close path: no state of its own is shared across threads.
+/// A struct kept in the connection (no object of its own per connection).
 /// </summary>
-internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connectionId)
+internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId)
 {
     private readonly MetricsEnabled _enabled = shared.Metrics.Enabled;
     private FinPhase _phase;
@@ -18,9 +19,9 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
     private ConnectionState _state;
     private TimeSpan _since;
 
-    private HalfCloseMetrics Metrics => shared.Metrics;
+    private readonly HalfCloseMetrics Metrics => shared.Metrics;
 
-    private ILogger Logger => shared.Logger;
+    private readonly ILogger Logger => shared.Logger;
 
     /// <summary>The client's FIN arrived in <paramref name="phase"/>, on a TLS connection or not.</summary>
     public void ClientFin(FinPhase phase, bool isTls)
@@ -65,7 +66,7 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
         }
     }
 
-    public void RequestAfterFin()
+    public readonly void RequestAfterFin()
     {
         if (Has(MetricsEnabled.RequestsAfterFin))
         {
@@ -74,7 +75,7 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
     }
 
     /// <summary>One server close while the client might still send; the count goes last, after its duration and bytes.</summary>
-    public void Linger(LingerEnd end, TimeSpan duration, long drained)
+    public readonly void Linger(LingerEnd end, TimeSpan duration, long drained)
     {
         HalfCloseLog.LingerEnded(Logger, connectionId, end, duration.TotalMilliseconds, drained);
         if (end != LingerEnd.Rejected && Has(MetricsEnabled.LingerDuration))
@@ -94,7 +95,7 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
     }
 
     /// <summary>At the connection's end: one count for a client FIN, with the phase it came in and how it ended.</summary>
-    public void Ended()
+    public readonly void Ended()
     {
         if (_finSeen && _outcome is { } outcome && Has(MetricsEnabled.ClientFins))
         {
@@ -102,7 +103,7 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
         }
     }
 
-    public void UnexpectedError(Exception exception) => HalfCloseLog.UnexpectedError(Logger, connectionId, exception);
+    public readonly void UnexpectedError(Exception exception) => HalfCloseLog.UnexpectedError(Logger, connectionId, exception);
 
     private void HalfOpenEnded(HalfCloseOutcome outcome, TimeSpan duration, TimeSpan timeout)
     {
@@ -134,7 +135,7 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
         }
     }
 
-    private void LogDecision(HalfCloseOutcome outcome)
+    private readonly void LogDecision(HalfCloseOutcome outcome)
     {
         if (outcome == HalfCloseOutcome.Bypassed)
         {
@@ -146,5 +147,5 @@ internal sealed class ConnectionTelemetry(HalfCloseContext shared, string connec
         }
     }
 
-    private bool Has(MetricsEnabled instrument) => (_enabled & instrument) == instrument;
+    private readonly bool Has(MetricsEnabled instrument) => (_enabled & instrument) == instrument;
 }

@@ -4,13 +4,13 @@ namespace HalfClose.Kestrel.Internal;
 /// One connection's one timer: armed for the state machine's next wake, stopped for good once it is closed. A struct kept
 /// in the connection and used under its lock; the timer itself is created only when a first wait begins.
 /// </summary>
-internal struct ConnectionTimer(TimeProvider time, TimerCallback callback, object state)
+internal struct ConnectionTimer
 {
     private ITimer? _timer;
     private bool _stopped;
 
-    /// <summary>Fires once, after <paramref name="due"/>; a later call replaces an earlier one.</summary>
-    public void Arm(TimeSpan due)
+    /// <summary>Fires <paramref name="callback"/> once, after <paramref name="due"/>; a later call replaces an earlier one.</summary>
+    public void Arm(TimeSpan due, TimeProvider time, TimerCallback callback, object state)
     {
         if (_stopped)
         {

@@ -36,7 +36,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         if (transition.Effects != ConnectionEffects.None)
         {
             // The input settles once: this is the only work item the connection ever queues.
-            _inputEndEffects = transition;
+            _inputEndEffects = transition.Effects;
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }

@@ -19,7 +19,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
     private readonly ConnectionContext _connection;
     private readonly Socket? _socket;
     private readonly HalfCloseContext _shared;
-    private readonly ConnectionTelemetry _telemetry;
+    private ConnectionTelemetry _telemetry;
     private readonly CancellationToken _transportClosed;
     private readonly IDuplexPipe _transport;
     private readonly HalfCloseInput _input;
@@ -30,7 +30,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
     private readonly bool _belowTls;
     private ConnectionTimer _timer;
     private ConnectionStateMachine _machine;
-    private Transition _inputEndEffects;
+    private ConnectionEffects _inputEndEffects;
     private CancellationTokenRegistration _transportRegistration;
 
     public HalfCloseConnection(ConnectionContext connection, Socket? socket, HalfCloseContext shared)
@@ -42,7 +42,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         _machine = new ConnectionStateMachine(policy, HalfCloseContext.ResetCheckInterval);
         _telemetry = new ConnectionTelemetry(shared, connection.ConnectionId);
         _startedAt = shared.Time.GetTimestamp();
-        _timer = new ConnectionTimer(shared.Time, static state => ((HalfCloseConnection)state!).OnTimer(), this);
         _transportClosed = connection.ConnectionClosed;
         _transport = connection.Transport;
 
@@ -81,7 +80,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
     }
 
     /// <summary>The effects of the input's end, on the thread pool (<see cref="OnInputEnded"/> may run inside Kestrel's read).</summary>
-    void IThreadPoolWorkItem.Execute() => Act(_inputEndEffects);
+    void IThreadPoolWorkItem.Execute() => Act(new Transition(_inputEndEffects));
 
     private void OnTransportClosed()
     {
@@ -132,7 +131,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         }
         else if (transition.Wake is { } wake)
         {
-            _timer.Arm(wake - now);
+            _timer.Arm(wake - now, _shared.Time, static state => ((HalfCloseConnection)state!).OnTimer(), this);
         }
 
         return transition;

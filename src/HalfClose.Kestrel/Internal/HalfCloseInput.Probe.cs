@@ -10,12 +10,9 @@ namespace HalfClose.Kestrel.Internal;
 /// </summary>
 internal sealed partial class HalfCloseInput
 {
-    private Lock? _gate;
-    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _aheadRead;
-    private Action? _onAheadRead;
+    private InputReadAhead? _ahead;
     private int _readerState;
     private int _probeWanted;
-    private bool _joined;
     private bool _cancelPending;
 
     /// <summary>
@@ -73,7 +70,7 @@ internal sealed partial class HalfCloseInput
                     spinner.SpinOnce();
                     continue;
                 case ReadingAhead:
-                    lock (_gate!)
+                    lock (_ahead!.Gate)
                     {
                         if (_readerState != ReadingAhead)
                         {
@@ -81,7 +78,7 @@ internal sealed partial class HalfCloseInput
                         }
 
                         _pendingRead.Reset();
-                        _joined = true;
+                        _ahead.Joined = true;
                         _readerState = Reading;
                         return false;
                     }
@@ -126,10 +123,10 @@ internal sealed partial class HalfCloseInput
             return false;
         }
 
-        _aheadRead = read.ConfigureAwait(false).GetAwaiter();
-        Interlocked.CompareExchange(ref _gate, new Lock(), null);
+        var ahead = Volatile.Read(ref _ahead) ?? Interlocked.CompareExchange(ref _ahead, new InputReadAhead(OnAheadRead), null) ?? _ahead;
+        ahead.Read = read.ConfigureAwait(false).GetAwaiter();
         Interlocked.Exchange(ref _readerState, ReadingAhead);
-        _aheadRead.UnsafeOnCompleted(_onAheadRead ??= OnAheadRead);
+        ahead.Read.UnsafeOnCompleted(ahead.OnCompleted);
         return true;
     }
 
@@ -137,20 +134,21 @@ internal sealed partial class HalfCloseInput
     {
         ReadResult result = default;
         Exception? error = null;
+        var ahead = _ahead!;
         try
         {
-            result = _aheadRead.GetResult();
+            result = ahead.Read.GetResult();
         }
         catch (Exception ex)
         {
             error = ex;
         }
 
-        _aheadRead = default;
+        ahead.Read = default;
         bool joined;
-        lock (_gate!)
+        lock (ahead.Gate)
         {
-            (joined, _joined) = (_joined, false);
+            (joined, ahead.Joined) = (ahead.Joined, false);
             if (!joined && _readerState == ReadingAhead)
             {
                 // Held while the result is looked at: an application read arriving now waits, then reads it again.

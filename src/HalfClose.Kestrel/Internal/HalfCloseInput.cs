@@ -126,9 +126,9 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     {
         // A read-ahead's completion decides under its gate whether it is joined: the reader's end must not slip in between.
         int previous;
-        if (Volatile.Read(ref _gate) is { } gate)
+        if (Volatile.Read(ref _ahead) is { } ahead)
         {
-            lock (gate)
+            lock (ahead.Gate)
             {
                 previous = Interlocked.Exchange(ref _readerState, Done);
             }

@@ -99,6 +99,7 @@ internal sealed class HalfCloseOutput
     }
 
     /// <summary>Nothing more will be written: completes once the send loop has sent what is left and stopped.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask CompleteAsync()
     {
         await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
