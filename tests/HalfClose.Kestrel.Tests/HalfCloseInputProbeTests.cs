@@ -1,0 +1,202 @@
+using System.IO.Pipelines;
+using System.Text;
+using HalfClose.Kestrel.Internal;
+using Microsoft.AspNetCore.Connections;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>
+/// Settling the input's end without the application's reader (over an in-memory pipe: the reader's contract, not TCP):
+/// a probe reads only while the reader is idle, leaves the end to a read in progress, and above TLS reads ahead for it.
+/// </summary>
+public sealed class HalfCloseInputProbeTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
+
+    private readonly Pipe _pipe = new(new PipeOptions(useSynchronizationContext: false));
+    private readonly Ends _ends = new();
+
+    [Fact]
+    public async Task ReaderIdle_FinInThePipe_ProbeSettlesIt_ReaderStillGetsEveryByteThenTheEnd()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n\r\n"));
+        await _pipe.Writer.CompleteAsync();
+
+        input.Probe();
+
+        Assert.Equal((InputEnd.ClientFin, InputRemainder.Headers), _ends.Single());
+        var read = await input.ReadAsync();
+        Assert.Equal(18, read.Buffer.Length);
+        Assert.False(read.IsCompleted);
+        input.AdvanceTo(read.Buffer.End);
+        Assert.True((await input.ReadAsync()).IsCompleted);
+        Assert.Single(_ends.All);
+    }
+
+    [Fact]
+    public async Task ReaderIdle_Reset_ProbeSettlesItAsAReset()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+        await _pipe.Writer.CompleteAsync(new ConnectionResetException("reset by peer"));
+
+        input.Probe();
+
+        Assert.Equal(InputEnd.Reset, _ends.Single().End);
+        await Assert.ThrowsAsync<ConnectionResetException>(async () => await input.ReadAsync());
+    }
+
+    [Fact]
+    public async Task ServerAborted_ProbeSettlesItAsTheServersClose()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+        await _pipe.Writer.CompleteAsync(new ConnectionAbortedException("aborted"));
+
+        input.Probe();
+
+        Assert.Equal(InputEnd.ServerClosed, _ends.Single().End);
+    }
+
+    [Fact]
+    public async Task ReaderHoldsABuffer_ProbeWaits_SettledWhenTheReaderAdvances()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+        await _pipe.Writer.WriteAsync(new byte[10]);
+        var held = await input.ReadAsync();
+        await _pipe.Writer.CompleteAsync();
+
+        input.Probe();
+        Assert.Empty(_ends.All);
+        input.AdvanceTo(held.Buffer.Start, held.Buffer.End);
+
+        Assert.Equal((InputEnd.ClientFin, InputRemainder.Partial), _ends.Single());
+    }
+
+    [Fact]
+    public async Task ReadPending_ProbeLeavesTheEndToTheRead()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+        var pending = input.ReadAsync();
+
+        input.Probe();
+        Assert.Empty(_ends.All);
+        await _pipe.Writer.CompleteAsync();
+        var read = await pending.AsTask().WaitAsync(Bound);
+
+        Assert.True(read.IsCompleted);
+        Assert.Equal((InputEnd.ClientFin, InputRemainder.None, true), _ends.SingleWithWaiting());
+    }
+
+    [Fact]
+    public async Task NothingYet_NoReadAhead_ProbeFindsNothing_LaterReadSettles()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+
+        input.Probe();
+        Assert.Empty(_ends.All);
+        await _pipe.Writer.CompleteAsync();
+
+        Assert.True((await input.ReadAsync()).IsCompleted);
+        Assert.Single(_ends.All);
+    }
+
+    [Fact]
+    public async Task ReadAhead_NothingYet_TheEndArrives_SettledWithoutTheReader()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends, readAhead: true);
+
+        input.Probe();
+        Assert.Empty(_ends.All);
+        await _pipe.Writer.CompleteAsync();
+
+        await _ends.Settled.WaitAsync(Bound);
+        Assert.Equal(InputEnd.ClientFin, _ends.Single().End);
+        Assert.True((await input.ReadAsync().AsTask().WaitAsync(Bound)).IsCompleted);
+    }
+
+    [Fact]
+    public async Task ReadAhead_TheReaderReadsMeanwhile_JoinsIt_GetsTheBytes()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends, readAhead: true);
+
+        input.Probe();
+        var joined = input.ReadAsync();
+        Assert.False(joined.IsCompleted);
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("abc"));
+        var read = await joined.AsTask().WaitAsync(Bound);
+
+        Assert.Equal("abc", Encoding.ASCII.GetString(read.Buffer.FirstSpan));
+        input.AdvanceTo(read.Buffer.End);
+        await _pipe.Writer.CompleteAsync();
+        Assert.True((await input.ReadAsync().AsTask().WaitAsync(Bound)).IsCompleted);
+        Assert.Equal(InputEnd.ClientFin, _ends.Single().End);
+    }
+
+    [Fact]
+    public async Task ReadAhead_BytesArriveUnjoined_LeftForTheReader()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends, readAhead: true);
+
+        input.Probe();
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("abc"));
+        var read = await ReadWhenReadyAsync(input);
+
+        Assert.Equal("abc", Encoding.ASCII.GetString(read.Buffer.FirstSpan));
+        Assert.Empty(_ends.All);
+    }
+
+    [Fact]
+    public async Task ReadAhead_ReaderCompletes_InputCompletedWhenTheReadAheadReturns()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends, readAhead: true);
+        input.Probe();
+
+        await input.CompleteAsync();
+
+        // More than the pipe holds before it pauses its writer: the flush waits for the reader, and ends once the
+        // read-ahead has returned (cancelled) and completed the input for the reader that is gone.
+        var flush = await _pipe.Writer.WriteAsync(new byte[128 * 1024]).AsTask().WaitAsync(Bound);
+
+        Assert.True(flush.IsCompleted);
+    }
+
+    /// <summary>The read-ahead's result comes back on the thread pool; the reader's read waits for it rather than spin on state.</summary>
+    private static async Task<ReadResult> ReadWhenReadyAsync(HalfCloseInput input) => await input.ReadAsync().AsTask().WaitAsync(Bound);
+
+    private sealed class Ends : IInputEndListener
+    {
+        private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<(InputEnd End, InputRemainder Remainder, bool Waiting)> _all = [];
+
+        public Task Settled => _settled.Task;
+
+        public IReadOnlyList<(InputEnd End, InputRemainder Remainder, bool Waiting)> All
+        {
+            get
+            {
+                lock (_all)
+                {
+                    return [.. _all];
+                }
+            }
+        }
+
+        public (InputEnd End, InputRemainder Remainder) Single()
+        {
+            var (end, remainder, _) = Assert.Single(All);
+            return (end, remainder);
+        }
+
+        public (InputEnd End, InputRemainder Remainder, bool Waiting) SingleWithWaiting() => Assert.Single(All);
+
+        public void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
+        {
+            lock (_all)
+            {
+                _all.Add((end, remainder, readerWasWaiting));
+            }
+
+            _settled.TrySetResult();
+        }
+    }
+}
