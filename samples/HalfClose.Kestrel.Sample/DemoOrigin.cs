@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -21,7 +22,7 @@ public static class DemoOrigin
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
-        // The origin serves half-closed connections too: the WebSocket echo answers after the client's FIN reaches it.
+        // The origin serves half-closed connections too: the raw echo answers after the client's FIN reaches it.
         builder.WebHost.UseHalfClosePolicy();
         var app = builder.Build();
         app.MapGet("/", () => "Hello from the demo origin, through the half-close proxy.\n");
@@ -37,16 +38,46 @@ public static class DemoOrigin
             return $"Received {body.Length} characters.\n";
         });
 
-        // A WebSocket-style upgrade, echoed on the raw stream; at the client's end (its FIN, through the proxy), a last line.
-        app.MapGet("/ws", async (HttpContext context) =>
+        // A WebSocket echo: every message back as it came; the client's close answered with the origin's own.
+        app.UseWebSockets();
+        app.Map("/ws", async (HttpContext context) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                return Results.BadRequest("A WebSocket endpoint: connect with a WebSocket client (ws://host/ws).\n");
+            }
+
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            var buffer = new byte[4096];
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Bye from the demo origin.", context.RequestAborted);
+                    return Results.Empty;
+                }
+
+                await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted);
+            }
+        });
+
+        // A raw tunnel for nc: the WebSocket upgrade handshake (YARP 2.3 forwards an HTTP/1.1 upgrade when it names
+        // websocket), then bytes echoed as they come, not frames; at the client's end (its FIN, through the proxy), a last line.
+        app.MapGet("/raw", async (HttpContext context) =>
         {
             if (context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true } upgrade)
             {
                 return Results.BadRequest("Send Connection: Upgrade and Upgrade: websocket.\n");
             }
 
-            // The 101 names the protocol switched to (Kestrel adds Connection: Upgrade).
+            // The 101 names the protocol switched to (Kestrel adds Connection: Upgrade), and answers the key as RFC 6455 asks.
             context.Response.Headers.Upgrade = context.Request.Headers.Upgrade;
+            if (context.Request.Headers.SecWebSocketKey.ToString() is { Length: > 0 } key)
+            {
+                context.Response.Headers.SecWebSocketAccept = WebSocketAccept(key);
+            }
+
             await using var stream = await upgrade.UpgradeAsync();
             var buffer = new byte[4096];
             long total = 0;
@@ -62,5 +93,14 @@ public static class DemoOrigin
         });
         await app.StartAsync();
         return app;
+    }
+
+    /// <summary>RFC 6455 section 4.2.2: the key and the protocol's GUID, SHA-1, base64.</summary>
+    private static string WebSocketAccept(string key)
+    {
+#pragma warning disable CA5350 // SHA-1 is what the WebSocket handshake specifies; no security rests on it.
+        var hash = System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"));
+#pragma warning restore CA5350
+        return Convert.ToBase64String(hash);
     }
 }
