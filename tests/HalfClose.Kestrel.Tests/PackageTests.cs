@@ -35,6 +35,47 @@ public sealed class PackageTests
 
         var docs = package.Load("lib/net10.0/HalfClose.Kestrel.xml");
         Assert.Contains(docs.Descendants("member"), m => (string?)m.Attribute("name") == "T:HalfClose.Kestrel.IHalfCloseFeature");
+        AssertPackageReadme(package.Text("README.md"), "HalfClose.Kestrel");
+    }
+
+    [Theory]
+    [InlineData("HalfClose.Kestrel")]
+    [InlineData("HalfClose.Kestrel.Yarp")]
+    public async Task Pack_DeterministicPaths_RepositoryOnlyWhenGitHasOne(string project)
+    {
+        using var package = await PackedPackage.PackAsync(project);
+
+        // Every source path in the symbols is the deterministic /_/..., never this machine's.
+        var documents = package.SymbolDocuments($"lib/net10.0/{project}.pdb");
+        Assert.NotEmpty(documents);
+        Assert.All(documents, path => Assert.StartsWith("/_/", path, StringComparison.Ordinal));
+
+        // The repository's URL and the project page come from git's origin remote when it is a web URL; otherwise none.
+        var repository = package.Nuspec.Descendants().Single(e => e.Name.LocalName == "repository");
+        var projectUrl = package.Nuspec.Descendants().SingleOrDefault(e => e.Name.LocalName == "projectUrl")?.Value;
+        var (exitCode, origin) = await RunAsync("git", ["-C", RepositoryRoot(), "remote", "get-url", "origin"]);
+        if (exitCode == 0 && origin.Trim().StartsWith("https://", StringComparison.Ordinal))
+        {
+            Assert.Equal(origin.Trim(), (string?)repository.Attribute("url"));
+            Assert.StartsWith(origin.Trim().Replace(".git", "", StringComparison.Ordinal), projectUrl, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Null(repository.Attribute("url"));
+            Assert.Null(projectUrl);
+        }
+
+        Assert.Matches("^[0-9a-f]{40}$", (string?)repository.Attribute("commit"));
+    }
+
+    /// <summary>A package's own readme: what it is and how to install it, links absolute or none, nothing about this repository's CI or layout.</summary>
+    private static void AssertPackageReadme(string readme, string id)
+    {
+        Assert.StartsWith($"# {id}", readme, StringComparison.Ordinal);
+        Assert.Contains($"dotnet add package {id}", readme, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"\]\((?!https://)", readme);
+        Assert.DoesNotContain(".ci/", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("## Layout", readme, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -47,9 +88,13 @@ public sealed class PackageTests
         Assert.Contains("lib/net10.0/HalfClose.Kestrel.Yarp.xml", package.Entries);
         Assert.DoesNotContain("lib/net10.0/HalfClose.Kestrel.dll", package.Entries);
         Assert.Equal("HalfClose.Kestrel.Yarp", package.Nuspec.Descendants().First(e => e.Name.LocalName == "id").Value);
-        var dependencies = package.Nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string?)e.Attribute("id")).ToArray();
-        Assert.Contains("HalfClose.Kestrel", dependencies);
-        Assert.Contains("Yarp.ReverseProxy", dependencies);
+        var dependencies = package.Nuspec.Descendants().Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => (string)e.Attribute("id")!, e => (string?)e.Attribute("version"));
+        Assert.Contains("HalfClose.Kestrel", dependencies.Keys);
+
+        // Bounded to YARP's major: a YARP 3 may change the forwarder's extension points the package builds on.
+        Assert.Equal("[2.3.0, 3.0.0)", dependencies["Yarp.ReverseProxy"]);
+        AssertPackageReadme(package.Text("README.md"), "HalfClose.Kestrel.Yarp");
     }
 
     /// <summary>A project of src/ packed (no build: the one this test run built) into a temporary folder, opened.</summary>
@@ -86,6 +131,29 @@ public sealed class PackageTests
                 output.Delete(recursive: true);
                 throw;
             }
+        }
+
+        public string Text(string entry)
+        {
+            using var reader = new StreamReader(_zip.GetEntry(entry)!.Open());
+            return reader.ReadToEnd();
+        }
+
+        /// <summary>The source paths a portable PDB of the symbols package names.</summary>
+        public string[] SymbolDocuments(string entry)
+        {
+            var file = Assert.Single(_output.GetFiles("*.snupkg"));
+            using var symbols = ZipFile.OpenRead(file.FullName);
+            using var pdb = new MemoryStream();
+            using (var stream = symbols.GetEntry(entry)!.Open())
+            {
+                stream.CopyTo(pdb);
+            }
+
+            pdb.Position = 0;
+            using var provider = System.Reflection.Metadata.MetadataReaderProvider.FromPortablePdbStream(pdb);
+            var reader = provider.GetMetadataReader();
+            return [.. reader.Documents.Select(handle => reader.GetString(reader.GetDocument(handle).Name))];
         }
 
         public XDocument Load(string entry)
