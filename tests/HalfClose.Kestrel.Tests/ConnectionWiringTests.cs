@@ -169,7 +169,7 @@ public sealed class ConnectionWiringTests : IDisposable
     public async Task ServedAfterFin_Completed_CountedOnceWithItsDuration()
     {
         using var fins = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.client_fins");
-        using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.connections.half_open");
+        using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.active_half_open_connections");
         using var duration = new MetricCollector<double>(Meters, HalfCloseMetrics.MeterName, "halfclose.half_open.duration");
         var connection = Start();
         await ClientFinAsync();
@@ -188,7 +188,7 @@ public sealed class ConnectionWiringTests : IDisposable
     public async Task ListenerAttachedMidConnection_HalfOpenCounterNeverGoesNegative()
     {
         var connection = Start();
-        using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.connections.half_open");
+        using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.active_half_open_connections");
 
         await ClientFinAsync();
         await FiredAsync(connection.ClientHalfClosed);

@@ -92,7 +92,7 @@ public sealed class LingerTests
     public async Task RawUpload50MB_Early413_Drain_SendCompletes_Reads413ThenFin(Front front)
     {
         await using var servers = await TestServers.StartAsync(front);
-        using var lingers = Collect(servers, "halfclose.lingers");
+        using var lingers = Collect(servers, "halfclose.lingering_closes");
         using var drained = Collect(servers, "halfclose.linger.drained");
 
         var upload = await RawUpload.RunAsync(servers.Port, FiftyMegabytes, finAfterSend: true);
@@ -113,7 +113,7 @@ public sealed class LingerTests
     public async Task RawUpload50MB_Early413_Drain64KiBCap_ClosedOnceCapPassed()
     {
         await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Drain", maxBytes: "65536"));
-        using var drained = Collect(servers, "halfclose.lingers");
+        using var drained = Collect(servers, "halfclose.lingering_closes");
 
         var upload = await RawUpload.RunAsync(servers.Port, FiftyMegabytes, finAfterSend: true);
 
@@ -212,7 +212,7 @@ public sealed class LingerTests
         });
         await using var _ = app;
         var meters = app.Services.GetRequiredService<IMeterFactory>();
-        using var lingers = new MetricCollector<long>(meters, "HalfClose.Kestrel", "halfclose.lingers");
+        using var lingers = new MetricCollector<long>(meters, "HalfClose.Kestrel", "halfclose.lingering_closes");
         using var connectionsEnded = new MetricCollector<double>(meters, "Microsoft.AspNetCore.Server.Kestrel", "kestrel.connection.duration");
         await using var client = await RawHttpClient.ConnectAsync(TestServers.PortOf(app.Urls.First()));
         await client.SendAsync("GET / HTTP/1.1\r\nHost: test\r\n\r\n");

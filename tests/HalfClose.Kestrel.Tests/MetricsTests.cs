@@ -26,7 +26,18 @@ public sealed class MetricsTests
     private static void AssertTags(CollectedMeasurement<long> measurement, string phase, string transport, string outcome)
     {
         Assert.Equal(phase, measurement.Tags["halfclose.phase"]);
-        Assert.Equal(transport, measurement.Tags["halfclose.transport"]);
+        Assert.Equal("tcp", measurement.Tags["network.transport"]);
+        Assert.Equal("127.0.0.1", measurement.Tags["server.address"]);
+        Assert.Equal("ipv4", measurement.Tags["network.type"]);
+        Assert.True(measurement.Tags.ContainsKey("server.port"));
+        if (transport == "tls")
+        {
+            Assert.Equal("1.3", measurement.Tags["tls.protocol.version"]);
+        }
+        else
+        {
+            Assert.False(measurement.Tags.ContainsKey("tls.protocol.version"));
+        }
         Assert.Equal(outcome, measurement.Tags["halfclose.outcome"]);
     }
 
@@ -38,7 +49,7 @@ public sealed class MetricsTests
         await using var servers = await TestServers.StartAsync(front);
         using var fins = Collect<long>(servers, "halfclose.client_fins");
         using var requests = Collect<long>(servers, "halfclose.requests_after_fin");
-        using var halfOpen = Collect<long>(servers, "halfclose.connections.half_open");
+        using var halfOpen = Collect<long>(servers, "halfclose.active_half_open_connections");
         using var duration = Collect<double>(servers, "halfclose.half_open.duration");
 
         var result = await GetThenFinAsync(servers, "/slow?ms=300&id=a", "a");
@@ -65,7 +76,7 @@ public sealed class MetricsTests
     {
         await using var servers = await TestServers.StartAsync(Front.Kestrel, new Dictionary<string, string?> { ["ClientFin"] = "Abort" });
         using var fins = Collect<long>(servers, "halfclose.client_fins");
-        using var halfOpen = Collect<long>(servers, "halfclose.connections.half_open");
+        using var halfOpen = Collect<long>(servers, "halfclose.active_half_open_connections");
 
         await GetThenFinAsync(servers, "/slow?ms=5000&id=a", "a");
         await fins.WaitForMeasurementsAsync(1, Bound);
@@ -80,7 +91,7 @@ public sealed class MetricsTests
     {
         await using var servers = await TestServers.StartAsync(Front.Kestrel, new Dictionary<string, string?> { ["HalfOpenTimeout"] = "00:00:01" });
         using var fins = Collect<long>(servers, "halfclose.client_fins");
-        using var halfOpen = Collect<long>(servers, "halfclose.connections.half_open");
+        using var halfOpen = Collect<long>(servers, "halfclose.active_half_open_connections");
 
         await GetThenFinAsync(servers, "/hang?id=a", "a");
         await fins.WaitForMeasurementsAsync(1, Bound);
@@ -97,7 +108,7 @@ public sealed class MetricsTests
         using var fins = Collect<long>(servers, "halfclose.client_fins");
 
         // Listening before the connection starts: a connection records what had a listener when it started.
-        using var halfOpen = Collect<long>(servers, "halfclose.connections.half_open");
+        using var halfOpen = Collect<long>(servers, "halfclose.active_half_open_connections");
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
         await client.SendAsync("GET /hang?id=a HTTP/1.1\r\nHost: test\r\n\r\n");
         await servers.Probe.Started("a").WaitAsync(Bound);
@@ -147,7 +158,7 @@ public sealed class MetricsTests
 
         var fin = Assert.Single(fins.GetMeasurementSnapshot());
         Assert.Equal("bypassed", fin.Tags["halfclose.outcome"]);
-        Assert.Equal("tls", fin.Tags["halfclose.transport"]);
+        Assert.Equal("1.3", fin.Tags["tls.protocol.version"]);
         await servers.Probe.Aborted("a").WaitAsync(Bound);
         Assert.Contains(servers.Logs.GetSnapshot(), log => log.Id.Id == 6 && log.Id.Name == "Bypassed");
     }

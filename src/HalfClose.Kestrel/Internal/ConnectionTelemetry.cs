@@ -8,11 +8,12 @@ namespace HalfClose.Kestrel.Internal;
 /// Called under the connection's lock or from its single close path: no state of its own is shared across threads.
 /// A struct kept in the connection (no object of its own per connection).
 /// </summary>
-internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId)
+internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCore.Connections.ConnectionContext connection)
 {
+    private readonly string connectionId = connection.ConnectionId;
     private readonly MetricsEnabled _enabled = shared.Metrics.Enabled;
     private FinPhase _phase;
-    private bool _isTls;
+    private ConnectionTags? _tags;
     private bool _finSeen;
     private bool _halfOpenCounted;
     private HalfCloseOutcome? _outcome;
@@ -23,13 +24,16 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId
 
     private readonly ILogger Logger => shared.Logger;
 
-    /// <summary>The client's FIN arrived in <paramref name="phase"/>, on a TLS connection or not.</summary>
-    public void ClientFin(FinPhase phase, bool isTls)
+    /// <summary>The client's FIN arrived in <paramref name="phase"/>: the connection's tags are read now, and kept.</summary>
+    public void ClientFin(FinPhase phase)
     {
         _finSeen = true;
         _phase = phase;
-        _isTls = isTls;
+        _tags ??= ConnectionTags.Of(connection);
     }
+
+    /// <summary>The outcome of a client FIN, once known (null: no FIN, or still undecided).</summary>
+    public readonly HalfCloseOutcome? Outcome => _finSeen ? _outcome : null;
 
     /// <summary>A transition of <paramref name="machine"/> happened at <paramref name="now"/>: logs and counts what it means.</summary>
     public void Transitioned(in ConnectionStateMachine machine, Transition transition, TimeSpan now)
@@ -43,7 +47,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId
             if (Has(MetricsEnabled.HalfOpen))
             {
                 _halfOpenCounted = true;
-                Metrics.HalfOpenChanged(_isTls, +1);
+                Metrics.HalfOpenChanged(Tags, +1);
             }
         }
 
@@ -70,27 +74,28 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId
     {
         if (Has(MetricsEnabled.RequestsAfterFin))
         {
-            Metrics.RequestAfterFin(_isTls);
+            Metrics.RequestAfterFin(Tags);
         }
     }
 
     /// <summary>One server close while the client might still send; the count goes last, after its duration and bytes.</summary>
-    public readonly void Linger(LingerEnd end, TimeSpan duration, long drained)
+    public void Linger(LingerEnd end, TimeSpan duration, long drained)
     {
+        _tags ??= ConnectionTags.Of(connection);
         HalfCloseLog.LingerEnded(Logger, connectionId, end, duration.TotalMilliseconds, drained);
         if (end != LingerEnd.Rejected && Has(MetricsEnabled.LingerDuration))
         {
-            Metrics.LingerDuration(end, duration);
+            Metrics.LingerDuration(Tags, end, duration);
         }
 
         if (end != LingerEnd.Rejected && drained > 0 && Has(MetricsEnabled.LingerDrained))
         {
-            Metrics.LingerDrained(end, drained);
+            Metrics.LingerDrained(Tags, end, drained);
         }
 
         if (Has(MetricsEnabled.Lingers))
         {
-            Metrics.Linger(end);
+            Metrics.Linger(Tags, end);
         }
     }
 
@@ -99,7 +104,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId
     {
         if (_finSeen && _outcome is { } outcome && Has(MetricsEnabled.ClientFins))
         {
-            Metrics.ClientFin(_phase, _isTls, outcome);
+            Metrics.ClientFin(Tags, _phase, outcome);
         }
     }
 
@@ -110,12 +115,12 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId
         if (_halfOpenCounted)
         {
             _halfOpenCounted = false;
-            Metrics.HalfOpenChanged(_isTls, -1);
+            Metrics.HalfOpenChanged(Tags, -1);
         }
 
         if (Has(MetricsEnabled.HalfOpenDuration))
         {
-            Metrics.HalfOpenDuration(_isTls, outcome, duration);
+            Metrics.HalfOpenDuration(Tags, outcome, duration);
         }
 
         switch (outcome)
@@ -146,6 +151,8 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, string connectionId
             HalfCloseLog.AbortedOnFin(Logger, connectionId);
         }
     }
+
+    private readonly ConnectionTags Tags => _tags ?? default;
 
     private readonly bool Has(MetricsEnabled instrument) => (_enabled & instrument) == instrument;
 }

@@ -19,7 +19,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
                 {
                     var facts = Facts;
                     var isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
-                    _telemetry.ClientFin(PhaseOf(facts, remainder, readerWasWaiting, isTls), isTls);
+                    _telemetry.ClientFin(PhaseOf(facts, remainder, readerWasWaiting, isTls));
                     action = _machine.Policy.OnClientFin(isTls, IsMultiplexed(), facts.EndpointClientFin());
                 }
 
@@ -33,6 +33,12 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             transition = new Transition(ConnectionEffects.TellKestrel);
         }
 
+        if (transition.Has(ConnectionEffects.SignalHalfClosed))
+        {
+            // Known at once (a request ending now counts as answered after the FIN); the token's callbacks wait for the pool.
+            _clientHalfClosed = true;
+        }
+
         if (transition.Effects != ConnectionEffects.None)
         {
             // The input settles once: this is the only work item the connection ever queues.
@@ -42,8 +48,10 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     }
 
     /// <summary>
-    /// Where the exchange stood as the FIN arrived, from the pushed facts and what the input held. Below TLS the unread
-    /// bytes are records, not HTTP: there a FIN with no request in the application reads as between requests.
+    /// Where the exchange stood as the FIN arrived, from the pushed facts and what the input held. With no request in the
+    /// application and nothing left unread, Kestrel waiting for the next request means between requests; not waiting, it
+    /// was still handling one (parsed, not yet in the application, or its response going out). Below TLS the unread
+    /// bytes are records, not HTTP: only the waiting tells.
     /// </summary>
     private FinPhase PhaseOf(RequestFacts facts, InputRemainder remainder, bool readerWasWaiting, bool isTls)
     {
@@ -59,10 +67,10 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
 
         return remainder switch
         {
-            _ when isTls && _belowTls => FinPhase.BetweenRequests,
+            _ when isTls && _belowTls => readerWasWaiting ? FinPhase.BetweenRequests : FinPhase.Response,
             InputRemainder.Headers => FinPhase.Response,
             InputRemainder.Partial => FinPhase.RequestHeaders,
-            _ => FinPhase.BetweenRequests,
+            _ => readerWasWaiting ? FinPhase.BetweenRequests : FinPhase.Response,
         };
     }
 }

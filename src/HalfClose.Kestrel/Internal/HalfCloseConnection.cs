@@ -40,7 +40,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         _shared = shared;
         var policy = shared.Source.Current;
         _machine = new ConnectionStateMachine(policy, HalfCloseContext.ResetCheckInterval);
-        _telemetry = new ConnectionTelemetry(shared, connection.ConnectionId);
+        _telemetry = new ConnectionTelemetry(shared, connection);
         _startedAt = shared.Time.GetTimestamp();
         _transportClosed = connection.ConnectionClosed;
         _transport = connection.Transport;
@@ -70,6 +70,12 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         lock (_lock)
         {
             Step(_machine.Completed(_failedAfterFin || _output?.Failed == true), Now());
+        }
+
+        // Kestrel's kestrel.connection.duration tells the client FIN's outcome too (recorded once this middleware returns).
+        if (_telemetry.Outcome is { } outcome)
+        {
+            _connection.Features.Get<IConnectionMetricsTagsFeature>()?.Tags.Add(HalfCloseMetrics.OutcomeTag(outcome));
         }
 
         _transportRegistration.Dispose();

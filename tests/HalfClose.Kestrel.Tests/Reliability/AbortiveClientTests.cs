@@ -33,7 +33,7 @@ public sealed class AbortiveClientTests(ITestOutputHelper output)
         const int Clients = 1000;
         using var unobserved = UnobservedExceptions.Watch();
         await using var servers = await TestServers.StartAsync(front);
-        using var halfOpen = Collect(servers, "halfclose.connections.half_open");
+        using var halfOpen = Collect(servers, "halfclose.active_half_open_connections");
         using var fins = Collect(servers, "halfclose.client_fins");
         var random = new Random(Seed);
         var readFirst = new List<string>();
@@ -100,7 +100,7 @@ public sealed class AbortiveClientTests(ITestOutputHelper output)
         var halfOpenTimeout = TimeSpan.FromSeconds(1);
         using var unobserved = UnobservedExceptions.Watch();
         await using var servers = await TestServers.StartAsync(front, new Dictionary<string, string?> { ["HalfOpenTimeout"] = "00:00:01" });
-        using var halfOpen = Collect(servers, "halfclose.connections.half_open");
+        using var halfOpen = Collect(servers, "halfclose.active_half_open_connections");
 
         // 16 MiB in 64 KiB chunks, 1 ms apart: more than the kernel buffers on both sides (4 MiB send, 128 KiB receive unread).
         // The pause keeps a handler writing for a while after an abort (writes after an abort complete at once), so that it

@@ -38,7 +38,7 @@ public sealed class MalformedInputTests(ITestOutputHelper output)
         using var unobserved = UnobservedExceptions.Watch();
         await using var servers = await TestServers.StartAsync(front, new Dictionary<string, string?> { ["HalfOpenTimeout"] = HalfOpenTimeout.ToString("c") });
         using var halfOpen = new MetricCollector<long>(
-            servers.PolicyServices.GetRequiredService<IMeterFactory>(), Reliable.LibraryCategory, "halfclose.connections.half_open");
+            servers.PolicyServices.GetRequiredService<IMeterFactory>(), Reliable.LibraryCategory, "halfclose.active_half_open_connections");
         var cases = Generate(new Random(Seed));
 
         var results = new ConcurrentBag<(Case Case, RawResult Result)>();

@@ -30,7 +30,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         using var unobserved = UnobservedExceptions.Watch();
         await using var servers = await TestServers.StartAsync(front, shutdownTimeout: ShutdownTimeout);
         using var halfOpen = new MetricCollector<long>(
-            servers.PolicyServices.GetRequiredService<IMeterFactory>(), Reliable.LibraryCategory, "halfclose.connections.half_open");
+            servers.PolicyServices.GetRequiredService<IMeterFactory>(), Reliable.LibraryCategory, "halfclose.active_half_open_connections");
 
         // Three kinds that outlive the shutdown timeout, each half-closed once its handler runs: never ending, slow, and a
         // large response nobody reads; and, set up last, requests that end within it (1 s), which a graceful stop serves.
