@@ -5,6 +5,7 @@ using System.Xml.Linq;
 namespace HalfClose.Kestrel.Tests;
 
 /// <summary>The NuGet package as users get it: packed from the library this test run built.</summary>
+[Collection(Infrastructure.SdkRuns.Name)]
 public sealed class PackageTests
 {
 #if DEBUG

@@ -15,14 +15,6 @@ namespace HalfClose.Kestrel.Internal;
 /// </remarks>
 internal sealed class HalfClosePolicySource : IDisposable
 {
-    private static readonly string[] ModeKeys =
-    [
-        nameof(HalfClosePolicyOptions.ClientFin),
-        nameof(HalfClosePolicyOptions.TlsClientFin),
-        nameof(HalfClosePolicyOptions.PipelinedRequests),
-        nameof(HalfClosePolicyOptions.Linger),
-    ];
-
     private readonly IConfiguration? _section;
     private readonly Action<HalfClosePolicyOptions>? _configure;
     private readonly ILogger _logger;
@@ -49,43 +41,24 @@ internal sealed class HalfClosePolicySource : IDisposable
     private HalfClosePolicy Build()
     {
         var options = new HalfClosePolicyOptions();
+        var errors = new List<string>();
         if (_section is not null)
         {
-            RejectModeLists(_section);
-            try
-            {
-                _section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
-            }
-            catch (InvalidOperationException ex)
-            {
-                throw new InvalidOperationException(
-                    $"The '{HalfClosePolicyOptions.SectionName}' configuration section is invalid: {ex.Message}", ex);
-            }
+            HalfClosePolicyBinder.Bind(_section, options, errors);
         }
 
-        _configure?.Invoke(options);
-        HalfClosePolicyValidator.ThrowIfInvalid(options);
-        return HalfClosePolicy.From(options);
-    }
-
-    /// <summary>
-    /// The binder reads an enum as flags: <c>"Serve,Abort"</c> would bind as Abort, a defined value. One mode per key.
-    /// </summary>
-    private static void RejectModeLists(IConfiguration section)
-    {
-        var errors = new List<string>();
-        foreach (var key in ModeKeys)
+        if (errors.Count == 0)
         {
-            if (section[key] is { } value && value.Contains(',', StringComparison.Ordinal))
-            {
-                errors.Add($"{HalfClosePolicyOptions.SectionName}:{key} takes one mode, not a list; got '{value}'.");
-            }
+            _configure?.Invoke(options);
+            errors.AddRange(HalfClosePolicyValidator.Validate(options));
         }
 
         if (errors.Count > 0)
         {
-            throw new OptionsValidationException(Options.DefaultName, typeof(HalfClosePolicyOptions), errors);
+            throw new OptionsValidationException(HalfClosePolicyOptions.SectionName, typeof(HalfClosePolicyOptions), errors);
         }
+
+        return HalfClosePolicy.From(options);
     }
 
     private void Reload()
