@@ -39,7 +39,7 @@ public sealed partial class AotTests(ITestOutputHelper output)
     {
         var (binary, _, _) = await Published.Value;
 
-        var (exitCode, text) = await AotProcess.RunToEndAsync(binary, "--urls=http://127.0.0.1:0", "--HalfClose:ClientFin=Bogus");
+        var (exitCode, text) = await Sdk.RunAsync(binary, ["--urls=http://127.0.0.1:0", "--HalfClose:ClientFin=Bogus"], TimeSpan.FromSeconds(30));
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("HalfClose:ClientFin", text, StringComparison.Ordinal);
@@ -48,27 +48,14 @@ public sealed partial class AotTests(ITestOutputHelper output)
 
     private static async Task<(string Binary, int Warnings, string Log)> PublishAsync()
     {
-        var root = RepositoryRoot();
+        var root = Sdk.RepositoryRoot();
         var outputDirectory = Path.Combine(Path.GetTempPath(), $"halfclose-aot-{Environment.ProcessId}");
         var project = Path.Combine(root, "tests", "HalfClose.Kestrel.AotApp", "HalfClose.Kestrel.AotApp.csproj");
-        var (exitCode, log) = await AotProcess.RunToEndAsync(
+        var (exitCode, log) = await Sdk.RunAsync(
             "dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "-o", outputDirectory, "-p:PublishAot=true"], TimeSpan.FromMinutes(15));
         Assert.True(exitCode == 0, "Native AOT publish failed (it needs clang: apt-get install clang zlib1g-dev):\n" + log);
         var warnings = Warning().Matches(log).Select(m => m.Value).Distinct().Count();
         return (Path.Combine(outputDirectory, "HalfClose.Kestrel.AotApp"), warnings, log);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "HalfClose.Kestrel.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("HalfClose.Kestrel.sln not found above " + AppContext.BaseDirectory);
     }
 
     /// <summary>A build warning line (trimming IL2xxx, AOT IL3xxx, or any other), counted once however often MSBuild repeats it.</summary>
@@ -96,28 +83,6 @@ public sealed partial class AotTests(ITestOutputHelper output)
             app.Port = await app._listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
             return app;
         }
-
-        public static async Task<(int ExitCode, string Text)> RunToEndAsync(string fileName, string[] arguments, TimeSpan? timeout = null)
-        {
-            using var process = Process.Start(Start(fileName, arguments))!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-            try
-            {
-                await process.WaitForExitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
-            }
-
-            return (process.ExitCode, await stdout + await stderr);
-        }
-
-        public static Task<(int ExitCode, string Text)> RunToEndAsync(string binary, params string[] arguments) =>
-            RunToEndAsync(binary, arguments, timeout: null);
 
         public Task<string> OutputAsync()
         {
@@ -147,10 +112,7 @@ public sealed partial class AotTests(ITestOutputHelper output)
             }
 
             // The app's own appsettings.json, next to the binary.
-            if (Path.IsPathRooted(fileName))
-            {
-                start.WorkingDirectory = Path.GetDirectoryName(fileName)!;
-            }
+            start.WorkingDirectory = Path.GetDirectoryName(fileName)!;
 
             start.Environment["DOTNET_NOLOGO"] = "1";
             return start;

@@ -19,7 +19,7 @@ public sealed class OpenTelemetryTests(ITestOutputHelper output)
     public async Task TenHalfClosedRequests_ExportedWithUnitsBucketsAndKestrelsAttributes()
     {
         var exported = new List<Metric>();
-        using var provider = Sdk.CreateMeterProviderBuilder()
+        using var provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder()
             .AddMeter("HalfClose.Kestrel", "Microsoft.AspNetCore.Server.Kestrel")
             .AddInMemoryExporter(exported)
             .Build();

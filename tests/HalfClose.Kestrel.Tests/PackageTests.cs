@@ -1,11 +1,11 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Xml.Linq;
+using HalfClose.Kestrel.Tests.Infrastructure;
 
 namespace HalfClose.Kestrel.Tests;
 
 /// <summary>The NuGet package as users get it: packed from the library this test run built.</summary>
-[Collection(Infrastructure.SdkRuns.Name)]
+[Collection(SdkRuns.Name)]
 public sealed class PackageTests
 {
 #if DEBUG
@@ -54,7 +54,7 @@ public sealed class PackageTests
         // The repository's URL and the project page come from git's origin remote when it is a web URL; otherwise none.
         var repository = package.Nuspec.Descendants().Single(e => e.Name.LocalName == "repository");
         var projectUrl = package.Nuspec.Descendants().SingleOrDefault(e => e.Name.LocalName == "projectUrl")?.Value;
-        var (exitCode, origin) = await RunAsync("git", ["-C", RepositoryRoot(), "remote", "get-url", "origin"]);
+        var (exitCode, origin) = await Sdk.RunAsync("git", ["-C", Sdk.RepositoryRoot(), "remote", "get-url", "origin"], TimeSpan.FromSeconds(30));
         if (exitCode == 0 && origin.Trim().StartsWith("https://", StringComparison.Ordinal))
         {
             Assert.Equal(origin.Trim(), (string?)repository.Attribute("url"));
@@ -121,8 +121,8 @@ public sealed class PackageTests
             var output = Directory.CreateTempSubdirectory("halfclose-pack-");
             try
             {
-                var (exitCode, log) = await RunAsync("dotnet", ["pack", Path.Combine(RepositoryRoot(), "src", project, project + ".csproj"),
-                    "--no-build", "-c", Configuration, "-o", output.FullName]);
+                var (exitCode, log) = await Sdk.RunAsync("dotnet", ["pack", Path.Combine(Sdk.RepositoryRoot(), "src", project, project + ".csproj"),
+                    "--no-build", "-c", Configuration, "-o", output.FullName], TimeSpan.FromMinutes(3));
                 Assert.True(exitCode == 0, log);
                 var file = Assert.Single(output.GetFiles(project + ".*.nupkg"), f => !f.Name.EndsWith(".snupkg", StringComparison.Ordinal));
                 return new PackedPackage(output, ZipFile.OpenRead(file.FullName));
@@ -168,43 +168,5 @@ public sealed class PackageTests
             _zip.Dispose();
             _output.Delete(recursive: true);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "HalfClose.Kestrel.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("HalfClose.Kestrel.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static async Task<(int ExitCode, string Log)> RunAsync(string fileName, string[] arguments)
-    {
-        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
     }
 }
