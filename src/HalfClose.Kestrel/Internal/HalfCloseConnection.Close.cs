@@ -53,4 +53,12 @@ internal sealed partial class HalfCloseConnection
             return _machine.State == ConnectionState.Closed ? null : _machine.Policy;
         }
     }
+
+    private bool IsHalfOpen()
+    {
+        lock (_lock)
+        {
+            return _machine.State == ConnectionState.HalfOpen;
+        }
+    }
 }

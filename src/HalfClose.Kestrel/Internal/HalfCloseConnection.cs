@@ -99,8 +99,10 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
 
     private void OnTimer()
     {
-        // Nobody reads a half-open socket: its TCP state shows a later reset. Once the server's FIN is out, both ends are done.
-        var resetSeen = _output?.FinSent != true && HalfClosePolicy.ShowsReset(_shared.SocketState(_socket));
+        // Nobody reads a half-open socket: its TCP state shows a later reset. Only then: the portable watch reads (and so
+        // clears) the socket's pending error, which a transport still receiving must see itself. Once the server's FIN is
+        // out, both ends are done.
+        var resetSeen = IsHalfOpen() && _output?.FinSent != true && HalfClosePolicy.ShowsReset(_shared.SocketState(_socket));
         Run(static (ref machine, now, resetSeen) => machine.Tick(now, resetSeen), resetSeen);
     }
 
