@@ -38,14 +38,15 @@ public static class HalfCloseListenOptionsExtensions
         {
             var shared = HalfCloseServices.GetContext(listenOptions, configure);
             listenOptions.ApplicationServices.GetService<HalfCloseEndpoints>()?.AddWithMiddleware(listenOptions.EndPoint);
-            if (listenOptions.EndPoint is not System.Net.IPEndPoint)
+            var notTcp = listenOptions.EndPoint is not System.Net.IPEndPoint;
+            if (notTcp)
             {
                 // A Unix socket, a named pipe, a handle: no TCP half-close to apply; said at start rather than never.
                 HalfCloseLog.NotApplicable(shared.Logger, listenOptions.EndPoint.ToString() ?? "?", listenOptions.EndPoint.GetType().Name);
             }
 
             var http1Possible = (listenOptions.Protocols & HttpProtocols.Http1) == HttpProtocols.Http1;
-            return new HalfCloseConnectionMiddleware(next, shared, http1Possible, toldNotApplicable: listenOptions.EndPoint is not System.Net.IPEndPoint).OnConnectionAsync;
+            return new HalfCloseConnectionMiddleware(next, shared, http1Possible, toldNotApplicable: notTcp).OnConnectionAsync;
         });
         return listenOptions;
     }

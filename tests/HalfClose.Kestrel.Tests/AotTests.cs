@@ -75,7 +75,7 @@ public sealed partial class AotTests(ITestOutputHelper output)
 
         public static async Task<AotProcess> StartAsync(string binary, params string[] arguments)
         {
-            var app = new AotProcess(Process.Start(Start(binary, arguments))!);
+            var app = new AotProcess(Process.Start(Sdk.StartInfo(binary, arguments))!);
             app._process.OutputDataReceived += (_, line) => app.OnLine(line.Data);
             app._process.ErrorDataReceived += (_, line) => app.OnLine(line.Data);
             app._process.BeginOutputReadLine();
@@ -101,21 +101,6 @@ public sealed partial class AotTests(ITestOutputHelper output)
             }
 
             _process.Dispose();
-        }
-
-        private static ProcessStartInfo Start(string fileName, string[] arguments)
-        {
-            var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            // The app's own appsettings.json, next to the binary.
-            start.WorkingDirectory = Path.GetDirectoryName(fileName)!;
-
-            start.Environment["DOTNET_NOLOGO"] = "1";
-            return start;
         }
 
         private void OnLine(string? line)

@@ -14,11 +14,8 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     private readonly MetricsEnabled _enabled = shared.Metrics.Enabled;
     private FinPhase _phase;
     private ConnectionTags? _tags;
-    private bool _finSeen;
     private bool _halfOpenCounted;
     private HalfCloseOutcome? _outcome;
-    private ConnectionState _state;
-    private TimeSpan _since;
 
     private readonly HalfCloseMetrics Metrics => shared.Metrics;
 
@@ -27,20 +24,20 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     /// <summary>The client's FIN arrived in <paramref name="phase"/>: the connection's tags are read now, and kept.</summary>
     public void ClientFin(FinPhase phase)
     {
-        _finSeen = true;
         _phase = phase;
         _tags ??= ConnectionTags.Of(connection);
     }
 
-    /// <summary>The outcome of a client FIN, once known (null: no FIN, or still undecided).</summary>
-    public readonly HalfCloseOutcome? Outcome => _finSeen ? _outcome : null;
+    /// <summary>The outcome of a client FIN, once known (null: no FIN, or still undecided); only a client FIN has one.</summary>
+    public readonly HalfCloseOutcome? Outcome => _outcome;
 
-    /// <summary>A transition of <paramref name="machine"/> happened at <paramref name="now"/>: logs and counts what it means.</summary>
-    public void Transitioned(in ConnectionStateMachine machine, Transition transition, TimeSpan now)
+    /// <summary>
+    /// <paramref name="machine"/> moved from <paramref name="from"/>, where it had waited <paramref name="waited"/>, by
+    /// <paramref name="transition"/>: logs and counts what it means.
+    /// </summary>
+    public void Transitioned(ConnectionState from, TimeSpan waited, in ConnectionStateMachine machine, Transition transition)
     {
-        var (from, to, waited) = (_state, machine.State, now - _since);
-        (_state, _since) = (to, from == to ? _since : machine.Since);
-        var (action, timeout) = (machine.Action, machine.Policy.HalfOpenTimeout);
+        var (to, action, timeout) = (machine.State, machine.Action, machine.Policy.HalfOpenTimeout);
         if (to == ConnectionState.HalfOpen && from != ConnectionState.HalfOpen)
         {
             HalfCloseLog.ClientHalfClosed(Logger, connectionId, _phase, action);
@@ -102,7 +99,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     /// <summary>At the connection's end: one count for a client FIN, with the phase it came in and how it ended.</summary>
     public readonly void Ended()
     {
-        if (_finSeen && _outcome is { } outcome && Has(MetricsEnabled.ClientFins))
+        if (_outcome is { } outcome && Has(MetricsEnabled.ClientFins))
         {
             Metrics.ClientFin(Tags, _phase, outcome);
         }

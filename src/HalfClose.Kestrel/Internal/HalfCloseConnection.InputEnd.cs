@@ -23,7 +23,8 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
                     action = _machine.Policy.OnClientFin(isTls, IsMultiplexed(), facts.EndpointClientFin());
                 }
 
-                transition = Step(_machine.InputEnded(end, action, now), now);
+                var (from, since) = (_machine.State, _machine.Since);
+                transition = Step(from, since, _machine.InputEnded(end, action, now), now);
             }
         }
         catch (Exception ex)

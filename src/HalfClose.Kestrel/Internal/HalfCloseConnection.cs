@@ -64,12 +64,20 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         _transportRegistration = _transportClosed.UnsafeRegister(static state => ((HalfCloseConnection)state!).OnTransportClosed(), this);
     }
 
-    /// <summary>Kestrel and every middleware inside this one are done with the connection: stop watching, give the transport back.</summary>
+    /// <summary>Kestrel and every middleware inside this one are done with the connection: the server's close, then <see cref="Complete"/>.</summary>
+    public async Task EndAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        Complete();
+    }
+
+    /// <summary>The connection is over: stop watching, give the transport back, count how the client's FIN ended.</summary>
     public void Complete()
     {
         lock (_lock)
         {
-            Step(_machine.Completed(_failedAfterFin || _output?.Failed == true), Now());
+            var (from, since) = (_machine.State, _machine.Since);
+            Step(from, since, _machine.Completed(_failedAfterFin || _output?.Failed == true), Now());
         }
 
         // Kestrel's kestrel.connection.duration tells the client FIN's outcome too (recorded once this middleware returns).
@@ -117,7 +125,8 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
             Transition transition;
             lock (_lock)
             {
-                transition = Step(@event(ref _machine, now, argument), now);
+                var (from, since) = (_machine.State, _machine.Since);
+                transition = Step(from, since, @event(ref _machine, now, argument), now);
             }
 
             Act(transition);
@@ -129,10 +138,13 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Under the lock: the transition's telemetry, and the timer for its next wake (none once closed).</summary>
-    private Transition Step(Transition transition, TimeSpan now)
+    /// <summary>
+    /// Under the lock, after the machine left <paramref name="from"/> (where it had waited since <paramref name="since"/>):
+    /// the transition's telemetry, and the timer for its next wake (none once closed).
+    /// </summary>
+    private Transition Step(ConnectionState from, TimeSpan since, Transition transition, TimeSpan now)
     {
-        _telemetry.Transitioned(_machine, transition, now);
+        _telemetry.Transitioned(from, now - since, _machine, transition);
         if (_machine.State == ConnectionState.Closed)
         {
             _timer.Stop();

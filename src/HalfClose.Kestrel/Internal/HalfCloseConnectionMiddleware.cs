@@ -53,8 +53,7 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
         }
         finally
         {
-            await halfClose.CloseAsync();
-            halfClose.Complete();
+            await halfClose.EndAsync();
         }
     }
 }

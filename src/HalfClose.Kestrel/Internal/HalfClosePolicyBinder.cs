@@ -70,8 +70,7 @@ internal static class HalfClosePolicyBinder
         where TEnum : struct, Enum
     {
         // A list would parse as flags ORed into some defined mode: one mode per key.
-        if (!value.Contains(',', StringComparison.Ordinal)
-            && Enum.TryParse<TEnum>(value.Trim(), ignoreCase: true, out var mode) && Enum.IsDefined(mode) && value.Trim().Length > 0)
+        if (!value.Contains(',', StringComparison.Ordinal) && Enum.TryParse<TEnum>(value.Trim(), ignoreCase: true, out var mode) && Enum.IsDefined(mode))
         {
             return mode;
         }
@@ -83,7 +82,7 @@ internal static class HalfClosePolicyBinder
 
     private static TimeSpan Time(string key, string value, List<string> errors, TimeSpan current)
     {
-        if (TimeSpan.TryParse(value.Trim(), CultureInfo.InvariantCulture, out var time) && value.Trim().Length > 0)
+        if (TimeSpan.TryParse(value.Trim(), CultureInfo.InvariantCulture, out var time))
         {
             return time;
         }
@@ -94,15 +93,10 @@ internal static class HalfClosePolicyBinder
 
     private static long? Bytes(string key, string value, List<string> errors, long? current)
     {
-        if (long.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var bytes))
+        // A negative number parses, so that the validator says what a cap must be.
+        if (long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bytes))
         {
             return bytes;
-        }
-
-        if (value.Trim().StartsWith('-') && long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var negative))
-        {
-            // Parsed, so that the validator says what a cap must be.
-            return negative;
         }
 
         errors.Add($"{key} must be a whole number of bytes; got '{value}'.");

@@ -22,19 +22,7 @@ public static class Sdk
     /// <summary>Runs <paramref name="fileName"/> to its end (killed past <paramref name="timeout"/>): its exit code, stdout then stderr.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        if (Path.IsPathRooted(fileName))
-        {
-            // A program of the repository's own runs where its appsettings.json is.
-            start.WorkingDirectory = Path.GetDirectoryName(fileName)!;
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(StartInfo(fileName, arguments))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cancel = new CancellationTokenSource(timeout);
@@ -49,5 +37,22 @@ public static class Sdk
         }
 
         return (process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>How to start <paramref name="fileName"/> with its output read; a program given by its path runs where its appsettings.json is.</summary>
+    public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (Path.IsPathRooted(fileName))
+        {
+            start.WorkingDirectory = Path.GetDirectoryName(fileName)!;
+        }
+
+        return start;
     }
 }

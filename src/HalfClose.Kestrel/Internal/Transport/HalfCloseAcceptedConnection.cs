@@ -55,8 +55,7 @@ internal sealed class HalfCloseAcceptedConnection(ConnectionContext inner, HalfC
 
     public override async ValueTask DisposeAsync()
     {
-        await halfClose.CloseAsync().ConfigureAwait(false);
-        halfClose.Complete();
+        await halfClose.EndAsync().ConfigureAwait(false);
         await inner.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
