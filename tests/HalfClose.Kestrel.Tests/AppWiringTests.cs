@@ -31,7 +31,7 @@ public sealed class AppWiringTests
 
         var fast = await RawHttpClient.SendAndHalfCloseAsync(http, HttpText.Get("/"));
         var slow = await HalfClosing.SlowGetThenFinAsync(http, probe, "slow");
-        var tls = await RawTlsClient.SendAndHalfCloseAsync(https, HttpText.Get("/"));
+        var tls = await ServerLog.OnFailureAsync(app, () => RawTlsClient.SendAndHalfCloseAsync(https, HttpText.Get("/")));
         var upload = await RawUpload.RunAsync(http, 4 * 1024 * 1024, finAfterSend: true);
 
         Assert.Equal((Ending.Fin, 1), (fast.Ending, HttpText.CompleteResponses(fast.Text)));
@@ -69,12 +69,13 @@ public sealed class AppWiringTests
     public async Task AppWideServesPipelined_EndpointDiscards_OnlyFirstAnswered()
     {
         await using var app = await TwoEndpointsAsync(new(), own => own.PipelinedRequests = PipelinedRequestsMode.Discard);
-        var three = HttpText.Get("/slow?ms=300&id=1") + HttpText.Get("/slow?ms=10&id=2") + HttpText.Get("/slow?ms=10&id=3");
+        // The first request waits for the FIN to be decided: the pipelined ones are still unread then, however slow the machine.
+        var three = HttpText.Get("/wait-fin?id=1") + HttpText.Get("/slow?ms=10&id=2") + HttpText.Get("/slow?ms=10&id=3");
 
         var own = await RawHttpClient.SendAndHalfCloseAsync(app.Own, three);
         var other = await RawHttpClient.SendAndHalfCloseAsync(app.Other, three.Replace("id=", "id=o", StringComparison.Ordinal));
 
-        Assert.Equal([200], own.StatusCodes);
+        Assert.True(own.StatusCodes.Count == 1, own.Text + ServerLog.Text(app.App));
         Assert.Equal([200, 200, 200], other.StatusCodes);
     }
 

@@ -122,6 +122,27 @@ public sealed class ClientFinTests
         Assert.False(servers.Probe.Started("2").IsCompleted);
     }
 
+    /// <summary>
+    /// The FIN in the same write as three pipelined requests (<c>nc -N</c>): it may be decided before Kestrel has begun the
+    /// first request, and Kestrel resets keep-alive as a request begins. The first request waits for the FIN's decision.
+    /// </summary>
+    [Fact]
+    public async Task ThreePipelinedRequestsWithFin_Discard_AnswersOnlyTheFirst_EveryTry()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Policy(pipelined: "Discard"));
+
+        for (var i = 0; i < 10; i++)
+        {
+            var three = HttpText.Get($"/wait-fin?id={i}a") + HttpText.Get($"/slow?ms=10&id={i}b") + HttpText.Get($"/slow?ms=10&id={i}c");
+            var result = await RawHttpClient.SendAndHalfCloseAsync(servers.Port, three);
+
+            Assert.Equal(Ending.Fin, result.Ending);
+            Assert.Equal([200], result.StatusCodes);
+            Assert.Contains("halfClosed=True", result.Text, StringComparison.Ordinal);
+            Assert.Contains("Connection: close", result.Text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     [Theory]
     [InlineData(Front.Kestrel)]
     [InlineData(Front.Yarp)]

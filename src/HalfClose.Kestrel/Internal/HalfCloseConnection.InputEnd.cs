@@ -40,6 +40,12 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             _clientHalfClosed = true;
         }
 
+        if (transition.Has(ConnectionEffects.RequestClose))
+        {
+            // Kestrel resets keep-alive as each request starts: a request it starts from now on asks again (RequestStarted).
+            _closeRequested = true;
+        }
+
         if (transition.Effects != ConnectionEffects.None)
         {
             // The input settles once: this is the only work item the connection ever queues.

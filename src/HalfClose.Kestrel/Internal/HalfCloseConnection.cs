@@ -165,15 +165,16 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
             _input.Probe();
         }
 
+        if (transition.Has(ConnectionEffects.RequestClose))
+        {
+            // Kestrel finishes the request in flight (with Connection: close) and reads no further request; before the
+            // application hears of the FIN, so that a handler answering on it cannot let the next request in.
+            _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+        }
+
         if (transition.Has(ConnectionEffects.SignalHalfClosed))
         {
             SignalHalfClosed();
-        }
-
-        if (transition.Has(ConnectionEffects.RequestClose))
-        {
-            // Kestrel finishes the request in flight (with Connection: close) and reads no further request.
-            _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
 
         if (transition.Has(ConnectionEffects.Abort))
