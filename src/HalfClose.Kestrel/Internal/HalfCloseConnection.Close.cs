@@ -12,7 +12,7 @@ internal sealed partial class HalfCloseConnection
     /// Runs when Kestrel, and every middleware inside this one, is done with the connection: every response byte sent,
     /// then a lingering close, a reset, or the transport's own close. Never throws.
     /// </summary>
-    private async Task CloseAsync()
+    private async ValueTask CloseAsync()
     {
         if (_output is null)
         {

@@ -34,12 +34,24 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     {
         // A TCP FIN under TLS without close_notify reads as a truncation; without request tracking, the caller vouches for the upgrade.
         if (_output is null || _connection.Features.Get<ITlsConnectionFeature>() is not null
-            || (_shared.TracksRequests && !Facts.Has(RequestFacts.Upgraded)) || PolicyWhileOpen() is null)
+            || (_shared.TracksRequests && !Facts.Has(RequestFacts.Upgraded)))
         {
             return false;
         }
 
-        if (!await _output.ShutdownSendAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
+        Task<bool> finSent;
+        lock (_lock)
+        {
+            // Once closed, the send path may already serve another connection.
+            if (_machine.State == ConnectionState.Closed)
+            {
+                return false;
+            }
+
+            finSent = _output.ShutdownSendAsync();
+        }
+
+        if (!await finSent.WaitAsync(cancellationToken).ConfigureAwait(false))
         {
             return false;
         }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace HalfClose.Kestrel.Internal;
@@ -34,16 +35,18 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             transition = new Transition(ConnectionEffects.TellKestrel);
         }
 
+        if (transition.Has(ConnectionEffects.RequestClose))
+        {
+            // Kestrel finishes the request in flight (with Connection: close) and reads no further request: asked before
+            // anyone can learn of the FIN, so that a handler answering on it cannot let the next request in. Only a flag
+            // and a cancelled read in Kestrel, safe inside its read.
+            OpenCloseGate(CloseGate.CloseWanted);
+        }
+
         if (transition.Has(ConnectionEffects.SignalHalfClosed))
         {
             // Known at once (a request ending now counts as answered after the FIN); the token's callbacks wait for the pool.
             _clientHalfClosed = true;
-        }
-
-        if (transition.Has(ConnectionEffects.RequestClose))
-        {
-            // Kestrel resets keep-alive as each request starts: a request it starts from now on asks again (RequestStarted).
-            _closeRequested = true;
         }
 
         if (transition.Effects != ConnectionEffects.None)
@@ -51,6 +54,23 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             // The input settles once: this is the only work item the connection ever queues.
             _inputEndEffects = transition.Effects;
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void OnFirstRead() => OpenCloseGate(CloseGate.ReadBegun);
+
+    /// <summary>
+    /// Asks Kestrel to finish the request in flight and read no further, once it has both been decided and Kestrel has
+    /// begun its first request: asked before that, Kestrel would drop the connection unanswered (its protocol not yet
+    /// chosen) or begin the request with keep-alive set afresh.
+    /// </summary>
+    private void OpenCloseGate(CloseGate part)
+    {
+        var before = (CloseGate)Interlocked.Or(ref _closeGate, (int)part);
+        if (before != CloseGate.Open && (before | part) == CloseGate.Open)
+        {
+            _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
     }
 

@@ -12,7 +12,7 @@ internal sealed partial class HalfCloseConnection
 {
     private EndpointNotifier? _endpointNotifier;
     private volatile bool _failedAfterFin;
-    private volatile bool _closeRequested;
+    private int _closeGate;
     private int _facts;
 
     /// <summary>The request in flight's facts, as the request middleware last pushed them (written by the request's thread only).</summary>
@@ -45,10 +45,10 @@ internal sealed partial class HalfCloseConnection
         // Routing tells which endpoint the request gets, and so whether its own policy decides the FIN.
         (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
 
-        if (_closeRequested)
+        if ((CloseGate)Volatile.Read(ref _closeGate) == CloseGate.Open)
         {
-            // Asked before Kestrel began this request (it had parsed nothing yet when the FIN was decided): Kestrel set its
-            // keep-alive afresh as the request began, so this one, the request in flight, is its last.
+            // Asked as Kestrel began reading this request, before it set the request's keep-alive: asked again, this one,
+            // the request in flight, is its last.
             _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
 

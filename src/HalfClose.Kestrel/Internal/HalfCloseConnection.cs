@@ -14,7 +14,7 @@ namespace HalfClose.Kestrel.Internal;
 /// server close, a bound hit, or a FIN the policy aborts) reaches Kestrel. One lock guards the state machine and the timer.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token sources own no timer or wait handle; a late cancel must not race a dispose.")]
-internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
+internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplexPipe
 {
     private readonly ConnectionContext _connection;
     private readonly Socket? _socket;
@@ -51,6 +51,11 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         _input = new HalfCloseInput(_transport.Input, this, keepInnerOpen: _output is not null, readAhead: !_belowTls);
     }
 
+    /// <summary>The transport as Kestrel sees it under the policy: the input that settles the end, and the policy's own send path when it closes the socket itself.</summary>
+    PipeReader IDuplexPipe.Input => _input;
+
+    PipeWriter IDuplexPipe.Output => _output?.Writer ?? _transport.Output;
+
     /// <summary>The context (policy source, telemetry) this connection was built with.</summary>
     public HalfCloseContext Context => _shared;
 
@@ -58,14 +63,14 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
     public void Start()
     {
         _connection.ConnectionClosed = _closed.Token;
-        _connection.Transport = new HalfCloseTransport(_transport, _input, _output);
+        _connection.Transport = this;
         _output?.Start();
         _connection.Features.Set<IHalfCloseFeature>(this);
         _transportRegistration = _transportClosed.UnsafeRegister(static state => ((HalfCloseConnection)state!).OnTransportClosed(), this);
     }
 
     /// <summary>Kestrel and every middleware inside this one are done with the connection: the server's close, then <see cref="Complete"/>.</summary>
-    public async Task EndAsync()
+    public async ValueTask EndAsync()
     {
         await CloseAsync().ConfigureAwait(false);
         Complete();
@@ -91,6 +96,9 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         _connection.Transport = _transport;
         _telemetry.Ended();
         SignalClosed();
+
+        // Closed under the lock above: nothing of this connection's sends through it any more.
+        _output?.Return();
     }
 
     /// <summary>The effects of the input's end, on the thread pool (<see cref="OnInputEnded"/> may run inside Kestrel's read).</summary>
@@ -163,13 +171,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem
         if (transition.Has(ConnectionEffects.Probe))
         {
             _input.Probe();
-        }
-
-        if (transition.Has(ConnectionEffects.RequestClose))
-        {
-            // Kestrel finishes the request in flight (with Connection: close) and reads no further request; before the
-            // application hears of the FIN, so that a handler answering on it cannot let the next request in.
-            _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
 
         if (transition.Has(ConnectionEffects.SignalHalfClosed))

@@ -29,6 +29,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _innerRead;
     private Action? _onInnerRead;
     private HiddenEnd _hiddenEnd;
+    private bool _readBefore;
     private int _end;
 
     /// <summary>How the input ended, once settled.</summary>
@@ -42,6 +43,12 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
+        if (!_readBefore)
+        {
+            _readBefore = true;
+            endListener?.OnFirstRead();
+        }
+
         if (!BeginRead())
         {
             // Joined the probe's read-ahead: it completes this read.

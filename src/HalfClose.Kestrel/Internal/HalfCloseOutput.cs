@@ -3,6 +3,9 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
 namespace HalfClose.Kestrel.Internal;
 
@@ -11,49 +14,75 @@ namespace HalfClose.Kestrel.Internal;
 /// sends to the socket. The socket transport completes its output and closes both directions at once, and a middleware
 /// cannot tell when its send loop has emptied; this loop can, so that FIN goes out only after the last response byte.
 /// </summary>
-internal sealed class HalfCloseOutput
+/// <remarks>
+/// Pooled (<see cref="OutputPool"/>): the pipe, its event args and this object serve one connection after another, so a
+/// connection costs nothing here. The loop is a hand-written state machine, run inline by Kestrel's flush (no thread hop,
+/// no allocation); a send the kernel cannot take at once completes on the socket's own thread.
+/// </remarks>
+internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTaskSource
 {
     private const int PauseWriterThreshold = 64 * 1024;
 
-    private readonly Socket _socket;
     private readonly Pipe _pipe;
-    private List<ArraySegment<byte>>? _segments;
+    private readonly Action _onRead;
+    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _read;
+    private ManualResetValueTaskSourceCore<bool> _loopEnd;
+    private Socket? _socket;
+    private ReadResult _result;
+    private long _sent;
     private volatile bool _failed;
     private volatile bool _finSent;
     private TaskCompletionSource<bool>? _finRequest;
     private int _loopEnded;
 
-    /// <param name="socket">The connection's socket.</param>
-    /// <param name="pool">Kestrel's memory pool.</param>
-    public HalfCloseOutput(Socket socket, MemoryPool<byte> pool)
+    private HalfCloseOutput(MemoryPool<byte> pool)
+        : base(unsafeSuppressExecutionContextFlow: true)
     {
-        _socket = socket;
+        Pool = pool;
         _pipe = new Pipe(new PipeOptions(
             pool,
-            readerScheduler: PipeScheduler.ThreadPool,
+            readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: PauseWriterThreshold,
             resumeWriterThreshold: PauseWriterThreshold / 2,
             useSynchronizationContext: false));
+        _onRead = OnRead;
+
+        // The close awaits the loop's end; were the loop to end inside a caller's lock, the close must not run there.
+        _loopEnd.RunContinuationsAsynchronously = true;
     }
 
+    /// <summary>The memory pool the pipe rents from (Kestrel's, for the connection's listener).</summary>
+    public MemoryPool<byte> Pool { get; }
+
     public PipeWriter Writer => _pipe.Writer;
-
-    /// <summary>The send path for <paramref name="connection"/>'s socket, in Kestrel's memory pool; none without a socket.</summary>
-    public static HalfCloseOutput? For(Microsoft.AspNetCore.Connections.ConnectionContext connection, Socket? socket) =>
-        socket is null ? null : new HalfCloseOutput(socket, connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared);
-
-    /// <summary>
-    /// Completes when every byte written before the writer completed is in the socket's send buffer, or sending failed.
-    /// Awaited once, by <see cref="CompleteAsync"/> (a pooled ValueTask: no allocation per connection for the loop).
-    /// </summary>
-    private ValueTask Sending { get; set; }
 
     /// <summary>Whether a send failed, or the output was completed with an error (an abort): no graceful close then.</summary>
     public bool Failed => _failed;
 
     /// <summary>Whether FIN was sent after the last byte.</summary>
     public bool FinSent => _finSent;
+
+    /// <summary>The send path for <paramref name="connection"/>'s socket, from the pool for Kestrel's memory pool; none without a socket.</summary>
+    public static HalfCloseOutput? For(ConnectionContext connection, Socket? socket)
+    {
+        if (socket is null)
+        {
+            return null;
+        }
+
+        var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
+        var output = OutputPool.Rent(pool) ?? new HalfCloseOutput(pool);
+        output._socket = socket;
+        return output;
+    }
+
+    /// <summary>Starts the send loop: it runs whenever Kestrel flushes.</summary>
+    public void Start()
+    {
+        _loopEnd.Reset();
+        Continue(haveResult: false);
+    }
 
     /// <summary>Sends FIN, once; false when the socket is already gone.</summary>
     public bool SendFin()
@@ -65,7 +94,7 @@ internal sealed class HalfCloseOutput
 
         try
         {
-            _socket.Shutdown(SocketShutdown.Send);
+            _socket!.Shutdown(SocketShutdown.Send);
             _finSent = true;
             return true;
         }
@@ -99,100 +128,51 @@ internal sealed class HalfCloseOutput
     }
 
     /// <summary>Nothing more will be written: completes once the send loop has sent what is left and stopped.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask CompleteAsync()
+    public ValueTask CompleteAsync()
     {
-        await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
-        await Sending.ConfigureAwait(false);
+        _pipe.Writer.Complete();
+        return new ValueTask(this, _loopEnd.Version);
     }
 
-#pragma warning disable CA2012 // Kept to be awaited exactly once, by the close.
-    public void Start() => Sending = SendLoopAsync();
-#pragma warning restore CA2012
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendLoopAsync()
+    /// <summary>The connection is over and the loop has ended: back to the pool for the next connection.</summary>
+    public void Return()
     {
-        var reader = _pipe.Reader;
-        try
+        if (Volatile.Read(ref _loopEnded) != 1)
         {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty && !_finSent)
-                {
-                    await SendAsync(buffer).ConfigureAwait(false);
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-
-                if (result.IsCanceled && Volatile.Read(ref _finRequest) is { } request)
-                {
-                    // Only ShutdownSendAsync cancels this reader: what it asked to be sent has just been.
-                    request.TrySetResult(SendFin());
-                }
-            }
+            // Still sending (a caller gave up waiting): this one is left to the collector.
+            return;
         }
-        catch (Exception)
-        {
-            // A failed send (reset, socket closed under it), or the writer completed with an error (an abort).
-            _failed = true;
-        }
-        finally
-        {
-            // Written with a full fence before the request is read; a request writes itself before reading this.
-            Interlocked.Exchange(ref _loopEnded, 1);
-            Volatile.Read(ref _finRequest)?.TrySetResult(_finSent);
 
-            // Kestrel's next flush then sees the output completed, as when the socket transport's send loop ends.
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
+        _pipe.Reset();
+        _socket = null;
+        _result = default;
+        _sent = 0;
+        _failed = false;
+        _finSent = false;
+        _finRequest = null;
+        _loopEnded = 0;
+        OutputPool.Return(this);
     }
 
-    private ValueTask SendAsync(in ReadOnlySequence<byte> buffer) =>
-        buffer.IsSingleSegment ? SendAllAsync(buffer.First) : SendSegmentsAsync(buffer);
+    void IValueTaskSource.GetResult(short token) => _loopEnd.GetResult(token);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> memory)
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _loopEnd.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _loopEnd.OnCompleted(continuation, state, token, flags);
+
+    private void OnRead() => Continue(haveResult: false, pendingRead: true);
+
+    /// <summary>A send the kernel could not take at once has completed (on the socket's thread).</summary>
+    protected override void OnCompleted(SocketAsyncEventArgs e)
     {
-        while (!memory.IsEmpty)
+        if (SocketError != SocketError.Success)
         {
-            var sent = await _socket.SendAsync(memory, SocketFlags.None).ConfigureAwait(false);
-            memory = memory[sent..];
-        }
-    }
-
-    /// <summary>One gathered send for a multi-segment buffer; what it leaves unsent goes segment by segment.</summary>
-    private async ValueTask SendSegmentsAsync(ReadOnlySequence<byte> buffer)
-    {
-        var segments = _segments ??= [];
-        segments.Clear();
-        foreach (var memory in buffer)
-        {
-            if (!MemoryMarshal.TryGetArray(memory, out var array))
-            {
-                segments.Clear();
-                break;
-            }
-
-            segments.Add(array);
+            Fail();
+            return;
         }
 
-        long sent = 0;
-        if (segments.Count > 0)
-        {
-            sent = await _socket.SendAsync(segments, SocketFlags.None).ConfigureAwait(false);
-            segments.Clear();
-        }
-
-        foreach (var memory in buffer.Slice(sent))
-        {
-            await SendAllAsync(memory).ConfigureAwait(false);
-        }
+        _sent += BytesTransferred;
+        Continue(haveResult: true);
     }
 }

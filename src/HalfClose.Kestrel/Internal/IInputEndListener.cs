@@ -7,4 +7,9 @@ internal interface IInputEndListener
     /// <param name="remainder">What the reader had not consumed when it ended.</param>
     /// <param name="readerWasWaiting">Whether the end reached a read the reader had outstanding (it was waiting for more).</param>
     void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting);
+
+    /// <summary>The reader reads for the first time: Kestrel has begun its first request.</summary>
+    void OnFirstRead()
+    {
+    }
 }

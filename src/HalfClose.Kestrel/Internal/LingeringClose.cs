@@ -17,7 +17,7 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
     /// The server is done and every response byte is sent: how it closes under <paramref name="policy"/>. Null: the
     /// transport's own close (nothing left to read, or <c>Linger: Off</c>); otherwise how the linger, or the reject, ended.
     /// </summary>
-    public static async Task<(LingerEnd End, TimeSpan Duration, long Drained)?> CloseAsync(
+    public static async ValueTask<(LingerEnd End, TimeSpan Duration, long Drained)?> CloseAsync(
         HalfClosePolicy policy, PipeReader input, HalfCloseOutput output, Socket? socket, bool bodyUnread, TimeProvider time)
     {
         switch (policy.OnServerClose(ClientMaySend(input, socket, bodyUnread)))
