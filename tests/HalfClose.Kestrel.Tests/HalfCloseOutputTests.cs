@@ -1,0 +1,143 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using HalfClose.Kestrel.Internal;
+using HalfClose.Kestrel.Tests.Infrastructure;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace HalfClose.Kestrel.Tests;
+
+/// <summary>
+/// The policy's own send path over a real loopback socket pair: every byte, in order, then FIN after the last one; and
+/// the pooled send path serving a second connection as if new.
+/// </summary>
+public sealed class HalfCloseOutputTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(3 * 1024 * 1024)]
+    public async Task EveryByteSentInOrder_ThenFin_AndThePooledPathServesTheNextConnectionAfresh(int size)
+    {
+        // A pool of its own: no other test's connections share it.
+        using var pool = new PoolOfOwn();
+        var first = await SendAsync(pool, size, Pattern(size, seed: 1));
+        var second = await SendAsync(pool, size, Pattern(size, seed: 2));
+
+        Assert.Same(first, second);
+    }
+
+    [Fact]
+    public async Task PeerResets_SendFails_LoopEnds_NotReturnedWhileSending()
+    {
+        using var pool = new PoolOfOwn();
+        var (server, client) = await PairAsync();
+        using var _ = server;
+        var output = Create(pool, server);
+        output.Start();
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+
+        // Keep writing until the send path notices the reset.
+        var block = new byte[64 * 1024];
+        for (var i = 0; i < 1000 && !output.Failed; i++)
+        {
+            var flush = await output.Writer.WriteAsync(block).AsTask().WaitAsync(Bound);
+            if (flush.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        await output.CompleteAsync().AsTask().WaitAsync(Bound);
+        Assert.True(output.Failed);
+        output.Return();
+        Assert.Same(output, HalfCloseOutput.For(Connection(pool), server));
+    }
+
+    private static async Task<HalfCloseOutput> SendAsync(PoolOfOwn pool, int size, byte[] data)
+    {
+        var (server, client) = await PairAsync();
+        using (server)
+        using (client)
+        {
+            var output = Create(pool, server);
+            Assert.False(output.FinSent);
+            Assert.False(output.Failed);
+            output.Start();
+            var received = ReceiveToEndAsync(client, size);
+            for (var offset = 0; offset < size; offset += 7000)
+            {
+                await output.Writer.WriteAsync(data.AsMemory(offset, Math.Min(7000, size - offset))).AsTask().WaitAsync(Bound);
+            }
+
+            Assert.True(await output.ShutdownSendAsync().WaitAsync(Bound));
+            await output.CompleteAsync().AsTask().WaitAsync(Bound);
+
+            Assert.Equal(data, await received.WaitAsync(Bound));
+            Assert.True(output.FinSent);
+            Assert.False(output.Failed);
+            output.Return();
+            return output;
+        }
+    }
+
+    private static HalfCloseOutput Create(PoolOfOwn pool, Socket socket) =>
+        HalfCloseOutput.For(Connection(pool), socket) ?? throw new InvalidOperationException("No send path.");
+
+    private static FakeConnection Connection(PoolOfOwn pool)
+    {
+        var connection = new FakeConnection();
+        connection.Features.Set<IMemoryPoolFeature>(pool);
+        return connection;
+    }
+
+    /// <summary>Reads until FIN: everything the server sent.</summary>
+    private static async Task<byte[]> ReceiveToEndAsync(Socket client, int size)
+    {
+        var all = new byte[size + 1];
+        var total = 0;
+        while (true)
+        {
+            var read = await client.ReceiveAsync(all.AsMemory(total));
+            if (read == 0)
+            {
+                return all[..total];
+            }
+
+            total += read;
+        }
+    }
+
+    private static byte[] Pattern(int size, int seed)
+    {
+        var data = new byte[size];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    private static async Task<(Socket Server, Socket Client)> PairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var accept = listener.AcceptAsync();
+        await client.ConnectAsync(listener.LocalEndPoint!).WaitAsync(Bound);
+        return (await accept.WaitAsync(Bound), client);
+    }
+
+    private sealed class PoolOfOwn : MemoryPool<byte>, IMemoryPoolFeature
+    {
+        public override int MaxBufferSize => Shared.MaxBufferSize;
+
+        public MemoryPool<byte> MemoryPool => this;
+
+        public override IMemoryOwner<byte> Rent(int minBufferSize = -1) => Shared.Rent(minBufferSize);
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+}
