@@ -143,6 +143,8 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             return;
         }
 
+        // Kestrel completed the writer (the close did, if Kestrel had not): both ends done, the pipe can start afresh.
+        _pipe.Writer.Complete();
         _pipe.Reset();
         _socket = null;
         _result = default;
