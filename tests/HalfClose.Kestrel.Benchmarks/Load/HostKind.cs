@@ -9,6 +9,12 @@ internal enum HostKind
     /// <summary>The same with <c>builder.WebHost.UseHalfClosePolicy()</c>.</summary>
     KestrelPolicy,
 
+    /// <summary>
+    /// A second plain Kestrel, the same as <see cref="Kestrel"/> in a process of its own: against it, the A/A pair
+    /// whose ratio shows the noise floor of the run.
+    /// </summary>
+    KestrelTwin,
+
     /// <summary>YARP on Kestrel in front of the origin, no policy.</summary>
     Yarp,
 

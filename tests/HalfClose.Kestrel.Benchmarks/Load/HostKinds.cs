@@ -7,6 +7,7 @@ internal static class HostKinds
     {
         HostKind.Kestrel => "kestrel",
         HostKind.KestrelPolicy => "kestrel+policy",
+        HostKind.KestrelTwin => "kestrel'",
         HostKind.Yarp => "yarp",
         HostKind.YarpPolicy => "yarp+policy",
         HostKind.HaProxy => "haproxy",
@@ -27,4 +28,7 @@ internal static class HostKinds
     }
 
     public static bool HasPolicy(HostKind kind) => kind is HostKind.KestrelPolicy or HostKind.YarpPolicy;
+
+    /// <summary>Whether the host is YARP in front of the origin.</summary>
+    public static bool IsYarp(HostKind kind) => kind is HostKind.Yarp or HostKind.YarpPolicy;
 }

@@ -23,13 +23,13 @@ internal static class HostProgram
         HostKind? kind = args.Length > 0 ? HostKinds.Parse(args[0]) : null;
         var valid = kind switch
         {
-            HostKind.Kestrel or HostKind.KestrelPolicy => args.Length == 1,
+            HostKind.Kestrel or HostKind.KestrelPolicy or HostKind.KestrelTwin => args.Length == 1,
             HostKind.Yarp or HostKind.YarpPolicy => args.Length == 2,
             _ => false,
         };
         if (!valid)
         {
-            await Console.Error.WriteLineAsync("usage: host kestrel|kestrel+policy | host yarp|yarp+policy ORIGIN_URL");
+            await Console.Error.WriteLineAsync("usage: host kestrel|kestrel+policy|kestrel' | host yarp|yarp+policy ORIGIN_URL");
             return 2;
         }
 

@@ -5,9 +5,9 @@ namespace HalfClose.Kestrel.Benchmarks.Load;
 /// <summary>The load run's settings: <c>load [--seconds=N] [--rounds=N] [--warmup=N] [--connections=N] ...</c>.</summary>
 internal sealed record LoadOptions
 {
-    public TimeSpan Round { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan Round { get; init; } = TimeSpan.FromSeconds(0.5);
 
-    public int Rounds { get; init; } = 3;
+    public int Rounds { get; init; } = 40;
 
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -24,7 +24,7 @@ internal sealed record LoadOptions
     public IReadOnlyList<Workload> Workloads { get; init; } = Enum.GetValues<Workload>();
 
     public const string Usage =
-        "load [--seconds=2] [--rounds=3] [--warmup=2] [--connections=16] [--max-requests=1000000] " +
+        "load [--seconds=0.5] [--rounds=40] [--warmup=2] [--connections=16] [--max-requests=1000000] " +
         "[--gc=server|workstation] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close]";
 
     public static LoadOptions Parse(IEnumerable<string> args)
@@ -36,7 +36,7 @@ internal sealed record LoadOptions
             options = name switch
             {
                 "--seconds" => options with { Round = TimeSpan.FromSeconds(Positive(value, max: 60)) },
-                "--rounds" => options with { Rounds = (int)Positive(value, max: 20) },
+                "--rounds" => options with { Rounds = (int)Positive(value, max: 1000) },
                 "--warmup" => options with { Warmup = TimeSpan.FromSeconds(Positive(value, max: 60)) },
                 "--connections" => options with { Connections = (int)Positive(value, max: 1000) },
                 "--max-requests" => options with { MaxRequests = (int)Positive(value, max: 100_000_000) },

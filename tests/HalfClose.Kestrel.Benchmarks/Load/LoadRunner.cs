@@ -3,12 +3,15 @@ using System.Runtime.InteropServices;
 namespace HalfClose.Kestrel.Benchmarks.Load;
 
 /// <summary>
-/// The end-to-end load run: starts the hosts as child processes on 127.0.0.1, then for each workload warms every
-/// host up and drives them in turn, without and with the policy (A B A B), for a few short rounds; prints the table.
+/// The end-to-end load run: starts the hosts as child processes on 127.0.0.1, warms every host up under every workload,
+/// then drives them in turn, each pair side by side (A B, then B A in the next round), for a number of short rounds;
+/// prints the tables.
 /// </summary>
 internal static class LoadRunner
 {
-    private static readonly HostKind[] Compared = [HostKind.Kestrel, HostKind.KestrelPolicy, HostKind.Yarp, HostKind.YarpPolicy];
+    // In the order they are driven: each pair side by side, plain Kestrel between its twin and the policy.
+    private static readonly HostKind[] Compared =
+        [HostKind.KestrelTwin, HostKind.Kestrel, HostKind.KestrelPolicy, HostKind.Yarp, HostKind.YarpPolicy];
 
     public static async Task<int> RunAsync(LoadOptions options)
     {
@@ -18,15 +21,14 @@ internal static class LoadRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
 
         var haProxy = await WantHaProxyAsync(options.HaProxy);
-        var hosts = new List<HostProcess>(); // in the order they are driven: A B A B
+        var hosts = new List<HostProcess>();
         HostProcess? origin = null;
         try
         {
             origin = await HostProcess.StartDotnetAsync(HostKind.Kestrel, originUrl: null, options.ServerGc);
             foreach (var kind in Compared)
             {
-                var isProxy = kind is HostKind.Yarp or HostKind.YarpPolicy;
-                hosts.Add(await HostProcess.StartDotnetAsync(kind, isProxy ? origin.Url : null, options.ServerGc));
+                hosts.Add(await HostProcess.StartDotnetAsync(kind, HostKinds.IsYarp(kind) ? origin.Url : null, options.ServerGc));
             }
 
             if (haProxy)
@@ -41,9 +43,10 @@ internal static class LoadRunner
                 }
             }
 
-            ReportTable.PrintPlan(options, hosts, origin);
-            var measurements = await DriveAsync(options, hosts, interrupted.Token);
-            ReportTable.Print([.. measurements.Where(m => m.Rounds.Count > 0)], origin);
+            ReportTable.PrintPlan(options, hosts, origin, Slots(options, hosts).Count);
+            var machine = new MachineLoad();
+            var measurements = await DriveAsync(options, hosts, origin, machine, interrupted.Token);
+            ReportTable.Print([.. measurements.Where(m => m.Rounds.Count > 0)], origin, machine);
             return interrupted.IsCancellationRequested ? 130 : 0;
         }
         finally
@@ -66,43 +69,89 @@ internal static class LoadRunner
         }
     }
 
-    private static async Task<List<Measurement>> DriveAsync(LoadOptions options, List<HostProcess> hosts, CancellationToken interrupted)
+    private static async Task<List<Measurement>> DriveAsync(
+        LoadOptions options, List<HostProcess> hosts, HostProcess origin, MachineLoad machine, CancellationToken interrupted)
     {
-        var measurements = new List<Measurement>();
+        // Every round drives every workload: a pair is compared within a round, and so is yarp+policy's half-close
+        // with yarp's conn-per-request.
+        var slots = Slots(options, hosts);
+        var results = slots.ToDictionary(s => (s.Host.Kind, s.Workload), s => new Measurement(s.Host.Kind, s.Workload));
         var warmup = new LoadClient(options.Connections, options.Warmup, options.MaxRequests);
         var client = new LoadClient(options.Connections, options.Round, options.MaxRequests);
-        foreach (var workload in options.Workloads)
+        var leadIn = new LoadClient(options.Connections, options.Round / 4, options.MaxRequests);
+        foreach (var (host, workload) in slots.TakeWhile(_ => !interrupted.IsCancellationRequested))
         {
-            // HAProxy is driven by the half-closing clients only.
-            var driven = hosts.Where(h => h.Kind != HostKind.HaProxy || workload == Workload.HalfClose).ToList();
-            var results = driven.ToDictionary(h => h.Kind, h => new Measurement(h.Kind, workload));
-            measurements.AddRange(results.Values);
-            foreach (var host in driven.TakeWhile(_ => !interrupted.IsCancellationRequested))
-            {
-                await warmup.RunAsync(workload, host.Port);
-            }
-
-            for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
-            {
-                // A B then B A: the host that goes second in a round meets what the first left behind (a conn-per-request
-                // round leaves tens of thousands of the client's ports in TIME-WAIT); alternating cancels that out.
-                var order = round % 2 == 1 ? driven : Enumerable.Reverse(driven);
-                Console.Write($"{Workloads.Name(workload),-16} round {round}/{options.Rounds}:");
-                foreach (var host in order.TakeWhile(_ => !interrupted.IsCancellationRequested))
-                {
-                    var peakReset = ProcMemory.TryResetPeak(host.Pid);
-                    var (tallies, elapsed) = await client.RunAsync(workload, host.Port);
-                    var result = RoundResult.From(tallies, elapsed, ProcMemory.PeakBytes(host.Pid));
-                    results[host.Kind].Add(result);
-                    Console.Write($"  {host.Name} {result.RequestsPerSecond:0}/s{(peakReset ? "" : " (peak not reset)")}");
-                }
-
-                Console.WriteLine();
-            }
+            await warmup.RunAsync(workload, host.Port);
         }
 
-        return measurements;
+        for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
+        {
+            // A B then B A: the host that goes second meets what the first left behind (a conn-per-request slot leaves
+            // tens of thousands of ports in TIME-WAIT); alternating cancels that out.
+            var order = (round % 2 == 1 ? slots : Enumerable.Reverse(slots)).ToList();
+            for (var i = 0; i < order.Count && !interrupted.IsCancellationRequested; i++)
+            {
+                var (host, workload) = order[i];
+                if (i == 0 || order[i - 1].Workload != workload)
+                {
+                    Console.Write($"{(i == 0 ? "" : Environment.NewLine)}round {round}/{options.Rounds} {Workloads.Name(workload),-16}:");
+
+                    // Not measured: the workload's second host for a quarter round, so that its first host, like every
+                    // other, follows another host under the same workload (not itself, nor another workload).
+                    if (i + 1 < order.Count && order[i + 1].Workload == workload)
+                    {
+                        await leadIn.RunAsync(workload, order[i + 1].Host.Port);
+                    }
+                }
+
+                var (result, peakReset) = await RunSlotAsync(client, host, workload, HostKinds.IsYarp(host.Kind) ? origin : null, machine);
+                results[(host.Kind, workload)].Add(result);
+                var cpu = result.CpuPerRequest is { } us ? $" {us:0.0}µs" : "";
+                Console.Write($"  {host.Name} {result.RequestsPerSecond:0}/s{cpu}{(peakReset ? "" : " (peak not reset)")}");
+            }
+
+            Console.WriteLine();
+        }
+
+        return [.. slots.Select(s => results[(s.Host.Kind, s.Workload)])];
     }
+
+    /// <summary>One host under one workload for one round, with the CPU time it (and the origin behind it) used meanwhile.</summary>
+    private static async Task<(RoundResult Result, bool PeakReset)> RunSlotAsync(
+        LoadClient client, HostProcess host, Workload workload, HostProcess? origin, MachineLoad machine)
+    {
+        var peakReset = ProcMemory.TryResetPeak(host.Pid);
+        var before = Snapshot(host, origin);
+        var (tallies, elapsed) = await client.RunAsync(workload, host.Port);
+        var after = Snapshot(host, origin);
+        var cpu = after.Host - before.Host;
+        var originCpu = after.Origin - before.Origin;
+        machine.Add(
+            after.Machine?.Busy - before.Machine?.Busy,
+            after.Machine?.Total - before.Machine?.Total,
+            after.Runner - before.Runner + cpu + (origin is null ? TimeSpan.Zero : originCpu));
+        return (RoundResult.From(tallies, elapsed, ProcMemory.PeakBytes(host.Pid), cpu, originCpu), peakReset);
+    }
+
+    /// <summary>The CPU time so far of the host, the origin (behind a proxy), this runner and the whole machine.</summary>
+    private static (TimeSpan? Host, TimeSpan? Origin, TimeSpan? Runner, (TimeSpan Busy, TimeSpan Total)? Machine) Snapshot(
+        HostProcess host, HostProcess? origin) => (
+        ProcCpu.Time(host.Pid),
+        origin is null ? null : ProcCpu.Time(origin.Pid),
+        ProcCpu.Time(Environment.ProcessId),
+        ProcCpu.MachineTimes());
+
+    /// <summary>Every host under every workload it takes, workload by workload, each in the order of <paramref name="hosts"/>.</summary>
+    private static List<(HostProcess Host, Workload Workload)> Slots(LoadOptions options, List<HostProcess> hosts) =>
+        [.. options.Workloads.SelectMany(w => hosts.Where(h => Drives(h.Kind, w)).Select(h => (h, w)))];
+
+    /// <summary>HAProxy takes the half-closing clients only, the A/A twin the two workloads whose CPU is compared.</summary>
+    private static bool Drives(HostKind host, Workload workload) => host switch
+    {
+        HostKind.HaProxy => workload == Workload.HalfClose,
+        HostKind.KestrelTwin => workload != Workload.HalfClose,
+        _ => true,
+    };
 
     private static async Task<bool> WantHaProxyAsync(HaProxyMode mode)
     {

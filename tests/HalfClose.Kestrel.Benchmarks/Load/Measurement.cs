@@ -24,25 +24,11 @@ internal sealed class Measurement(HostKind host, Workload workload)
     /// <summary>The highest of the rounds' peak resident set sizes.</summary>
     public long PeakBytes => _rounds.Count == 0 ? 0 : _rounds.Max(r => r.PeakBytes);
 
-    /// <summary>
-    /// The median, over the rounds both ran, of this host's requests/s divided by <paramref name="other"/>'s in the same
-    /// round: a paired estimate, insensitive to the machine's drift between rounds and to one disturbed round.
-    /// </summary>
-    public double? MedianRoundRatio(Measurement other)
-    {
-        var ratios = _rounds.Zip(other._rounds)
-            .Where(pair => pair.Second.RequestsPerSecond > 0)
-            .Select(pair => pair.First.RequestsPerSecond / pair.Second.RequestsPerSecond)
-            .Order()
-            .ToArray();
-        if (ratios.Length == 0)
-        {
-            return null;
-        }
+    /// <summary>The host's CPU time over its successful requests, all rounds pooled, in microseconds; null when unknown.</summary>
+    public double? CpuPerRequest => Pooled(r => r.Cpu);
 
-        var middle = ratios.Length / 2;
-        return ratios.Length % 2 == 1 ? ratios[middle] : (ratios[middle - 1] + ratios[middle]) / 2;
-    }
+    /// <summary>The same for the origin behind a proxy; null for a host without one.</summary>
+    public double? OriginCpuPerRequest => Pooled(r => r.OriginCpu);
 
     public void Add(RoundResult round)
     {
@@ -61,5 +47,12 @@ internal sealed class Measurement(HostKind host, Workload workload)
 
         var index = (int)Math.Ceiling(quantile * _sorted.Length) - 1;
         return System.Diagnostics.Stopwatch.GetElapsedTime(0, _sorted[Math.Clamp(index, 0, _sorted.Length - 1)]);
+    }
+
+    private double? Pooled(Func<RoundResult, TimeSpan?> cpu)
+    {
+        var measured = _rounds.Where(r => cpu(r) is not null).ToList();
+        var ok = measured.Sum(r => (long)r.Ok);
+        return ok > 0 ? measured.Sum(r => cpu(r)!.Value.TotalMicroseconds) / ok : null;
     }
 }

@@ -1,0 +1,99 @@
+using System.Globalization;
+
+namespace HalfClose.Kestrel.Benchmarks.Load;
+
+/// <summary>
+/// Prints the ratios A / B of each pair, per workload: CPU per request and requests/s with their spread over the
+/// rounds, then latency and memory; and yarp+policy's half-close rate over plain yarp's conn-per-request rate.
+/// </summary>
+internal static class RatioTable
+{
+    private static readonly (HostKind A, HostKind B, string Note)[] Pairs =
+    [
+        (HostKind.KestrelTwin, HostKind.Kestrel, " (A/A)"),
+        (HostKind.KestrelPolicy, HostKind.Kestrel, ""),
+        (HostKind.YarpPolicy, HostKind.Yarp, ""),
+        (HostKind.YarpPolicy, HostKind.HaProxy, ""),
+    ];
+
+    public static void Print(IReadOnlyList<Measurement> measurements)
+    {
+        var pairs = measurements.Select(m => m.Workload).Distinct()
+            .SelectMany(w => Pairs.Select(p => (Workload: w, p.Note, A: Find(measurements, p.A, w), B: Find(measurements, p.B, w))))
+            .Where(p => p.A is not null && p.B is not null)
+            .Select(p => (p.Workload, Name: $"{HostKinds.Name(p.A!.Host)} / {HostKinds.Name(p.B!.Host)}{p.Note}", A: p.A!, B: p.B!))
+            .ToList();
+
+        Console.WriteLine();
+        Console.WriteLine("Ratios A / B, paired by round (A and B driven one right after the other: A B in odd rounds, B A in even ones).");
+        Console.WriteLine("cpu/req: CPU time per request, below 1 is cheaper; req/s: above 1 is faster. The A/A pair (the same server twice)");
+        Console.WriteLine("  is the noise floor. median: of the per-round ratios. gmean [95% CI]: the geometric mean of the per-round ratios and");
+        Console.WriteLine("  a Student t-interval (n-1 df) of the mean per-round log ratio, taken back to ratios; ±: its half-width.");
+        Console.WriteLine("  pooled: the ratio of the values over all rounds together. n: rounds.");
+        Console.WriteLine($"{"workload",-16} {"pair",-28} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"pooled",7} {"n",3}");
+        foreach (var (workload, name, a, b) in pairs)
+        {
+            var cpu = RoundRatios.From(a.Rounds.Select(r => r.CpuPerRequest), b.Rounds.Select(r => r.CpuPerRequest), a.CpuPerRequest, b.CpuPerRequest);
+            var rate = RoundRatios.From(
+                a.Rounds.Select(r => (double?)r.RequestsPerSecond), b.Rounds.Select(r => (double?)r.RequestsPerSecond), a.RequestsPerSecond, b.RequestsPerSecond);
+            PrintRow(Workloads.Name(workload), name, "cpu/req", cpu);
+            PrintRow("", "", "req/s", rate);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Latency and memory, A / B over all rounds (above 1 is more).");
+        Console.WriteLine($"{"workload",-16} {"pair",-28} {"p50",7} {"p99",7} {"peak",7}");
+        foreach (var (workload, name, a, b) in pairs)
+        {
+            Console.WriteLine($"{Workloads.Name(workload),-16} {name,-28} {Ratio(a.Latency(0.50), b.Latency(0.50)),7} " +
+                $"{Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7}");
+        }
+
+        PrintHalfCloseRate(measurements);
+    }
+
+    /// <summary>yarp+policy under half-closing clients against plain yarp under conn-per-request, in the same rounds.</summary>
+    private static void PrintHalfCloseRate(IReadOnlyList<Measurement> measurements)
+    {
+        var halfClose = Find(measurements, HostKind.YarpPolicy, Workload.HalfClose);
+        var connPerRequest = Find(measurements, HostKind.Yarp, Workload.ConnectionPerRequest);
+        if (halfClose is null || connPerRequest is null)
+        {
+            return;
+        }
+
+        var ratios = RoundRatios.From(
+            halfClose.Rounds.Select(r => (double?)r.RequestsPerSecond),
+            connPerRequest.Rounds.Select(r => (double?)r.RequestsPerSecond),
+            halfClose.RequestsPerSecond,
+            connPerRequest.RequestsPerSecond);
+        Console.WriteLine();
+        Console.WriteLine("half-close: yarp+policy's rate over the rate at which plain yarp proxies conn-per-request");
+        Console.WriteLine("  (yarp+policy's half-close req/s / yarp's conn-per-request req/s; both driven in every round)");
+        Console.WriteLine($"{"",-16} {"",-28} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"pooled",7} {"n",3}");
+        PrintRow("half-close", "yarp+policy / yarp c-p-r", "req/s", ratios);
+    }
+
+    private static void PrintRow(string workload, string pair, string metric, RoundRatios? r)
+    {
+        if (r is null)
+        {
+            Console.WriteLine($"{workload,-16} {pair,-28} {metric,-7} {"n/a",7}");
+            return;
+        }
+
+        var interval = r.Low is { } low && r.High is { } high ? $"[{F(low)}, {F(high)}]" : "n/a";
+        var spread = r.Spread is { } s ? (s * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "n/a";
+        var pooled = r.Pooled is { } p ? F(p) : "n/a";
+        Console.WriteLine($"{workload,-16} {pair,-28} {metric,-7} {F(r.Median),7} {F(r.GeometricMean),7} {interval,-16} {spread,6} {pooled,7} {r.Count,3}");
+    }
+
+    private static Measurement? Find(IReadOnlyList<Measurement> measurements, HostKind host, Workload workload) =>
+        measurements.FirstOrDefault(m => m.Host == host && m.Workload == workload);
+
+    private static string F(double ratio) => ratio.ToString("0.000", CultureInfo.InvariantCulture);
+
+    private static string Ratio(TimeSpan? a, TimeSpan? b) => a is { } x && b is { } y ? Ratio(x.Ticks, y.Ticks) : "n/a";
+
+    private static string Ratio(double a, double b) => b > 0 ? (a / b).ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
+}
