@@ -31,6 +31,12 @@ internal sealed class TunnelDestinationStream(Socket socket, bool canHalfClose) 
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (_tunnel is null)
+        {
+            // An ordinary exchange (the tunnel is marked on the 101, before the tunnel's first read): the socket's own read.
+            return base.ReadAsync(buffer, cancellationToken);
+        }
+
         var read = base.ReadAsync(buffer, cancellationToken);
         if (!read.IsCompletedSuccessfully)
         {
