@@ -23,19 +23,7 @@ public sealed class TlsEarlyFinTests
         ("pipelined", HttpText.Get("/slow?ms=50&id=1") + HttpText.Get("/") + HttpText.Get("/slow?ms=10&id=3"), 3),
     ];
 
-    public static TheoryData<Front, string, string, int> Requests()
-    {
-        var data = new TheoryData<Front, string, string, int>();
-        foreach (var front in new[] { Front.Kestrel, Front.Yarp })
-        {
-            foreach (var (name, request, responses) in Kinds)
-            {
-                data.Add(front, name, request, responses);
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<Front, string, string, int> Requests() => EveryKind(Front.Kestrel, Front.Yarp);
 
     [Theory]
     [MemberData(nameof(Requests))]
@@ -67,14 +55,17 @@ public sealed class TlsEarlyFinTests
         Assert.True(failed.Length == 0, $"{failed.Length} of 200 not answered in full, e.g. {failed.FirstOrDefault()}");
     }
 
-    public static TheoryData<bool, string, string, int> EndpointPlacements()
+    public static TheoryData<bool, string, string, int> EndpointPlacements() => EveryKind(true, false);
+
+    /// <summary>Every request kind under each of <paramref name="settings"/>.</summary>
+    private static TheoryData<T, string, string, int> EveryKind<T>(params T[] settings)
     {
-        var data = new TheoryData<bool, string, string, int>();
-        foreach (var beforeHttps in new[] { true, false })
+        var data = new TheoryData<T, string, string, int>();
+        foreach (var setting in settings)
         {
             foreach (var (name, request, responses) in Kinds)
             {
-                data.Add(beforeHttps, name, request, responses);
+                data.Add(setting, name, request, responses);
             }
         }
 

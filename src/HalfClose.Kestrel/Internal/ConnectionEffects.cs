@@ -9,7 +9,10 @@ internal enum ConnectionEffects
     /// <summary>Fire <see cref="IHalfCloseFeature.ClientHalfClosed"/>.</summary>
     SignalHalfClosed = 1,
 
-    /// <summary>Ask Kestrel to finish the request in flight and read no further (<c>PipelinedRequests: Discard</c>).</summary>
+    /// <summary>
+    /// Ask Kestrel to finish the request in flight and read no further (<c>PipelinedRequests: Discard</c>). Carried out where
+    /// the input's end is decided, before anyone learns of the FIN, and only once Kestrel has begun reading (<see cref="CloseGate"/>).
+    /// </summary>
     RequestClose = 2,
 
     /// <summary>Cancel the <c>ConnectionClosed</c> token Kestrel registered on: the connection is closed for it.</summary>

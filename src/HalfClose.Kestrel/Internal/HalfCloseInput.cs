@@ -43,12 +43,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        if (!_readBefore)
-        {
-            _readBefore = true;
-            endListener?.OnFirstRead();
-        }
-
+        NoteFirstRead();
         if (!BeginRead())
         {
             // Joined the probe's read-ahead: it completes this read.
@@ -92,6 +87,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     public override bool TryRead(out ReadResult result)
     {
+        NoteFirstRead();
         if (Volatile.Read(ref _readerState) == ReadingAhead)
         {
             // The read-ahead holds the input: nothing to hand out without waiting.
@@ -160,6 +156,16 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     {
         Complete(exception);
         return default;
+    }
+
+    /// <summary>The reader's first look at the input, by either read: it has begun its first request.</summary>
+    private void NoteFirstRead()
+    {
+        if (!_readBefore)
+        {
+            _readBefore = true;
+            endListener?.OnFirstRead();
+        }
     }
 
     private void OnInnerRead()

@@ -21,17 +21,15 @@ internal sealed partial class HalfCloseOutput
             {
                 if (!haveResult)
                 {
-                    ValueTask<ReadResult> read;
                     if (pendingRead)
                     {
-                        read = default;
                         _result = _read.GetResult();
                         _read = default;
                         pendingRead = false;
                     }
                     else
                     {
-                        read = reader.ReadAsync();
+                        var read = reader.ReadAsync();
                         if (!read.IsCompleted)
                         {
                             _read = read.ConfigureAwait(false).GetAwaiter();

@@ -138,7 +138,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     {
         if (Volatile.Read(ref _loopEnded) != 1)
         {
-            // Still sending (a caller gave up waiting): this one is left to the collector.
+            // The loop has not ended (the close did not wait for it): left to the collector rather than reset under a send.
             return;
         }
 
