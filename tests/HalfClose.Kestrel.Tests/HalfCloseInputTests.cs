@@ -99,4 +99,50 @@ public sealed class HalfCloseInputTests
 
         Assert.True(read.IsCanceled);
     }
+
+    [Fact]
+    public async Task HoldsNothingUnread_OnlyWhenAllShownWasConsumedAndNothingMoreCame()
+    {
+        var pipe = new Pipe();
+        var input = new HalfCloseInput(pipe.Reader, keepInnerOpen: true);
+        await pipe.Writer.WriteAsync("GET /a\n"u8.ToArray());
+
+        var read = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(input.HoldsNothingUnread());
+        input.AdvanceTo(read.Buffer.GetPosition(3));
+        Assert.False(input.HoldsNothingUnread());
+
+        read = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        input.AdvanceTo(read.Buffer.End);
+        Assert.True(input.HoldsNothingUnread());
+
+        // More arrives in the transport's input: not unread by the reader yet, but unread; the look consumes none of it.
+        await pipe.Writer.WriteAsync("GET /b\n"u8.ToArray());
+        Assert.False(input.HoldsNothingUnread());
+        read = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("GET /b\n", Encoding.ASCII.GetString(read.Buffer.ToArray()));
+        input.AdvanceTo(read.Buffer.End);
+
+        // The reader completed: the transport's input stays open under the send path, and is looked at the same way.
+        input.Complete();
+        Assert.True(input.HoldsNothingUnread());
+        await pipe.Writer.WriteAsync("x"u8.ToArray());
+        Assert.False(input.HoldsNothingUnread());
+    }
+
+    [Fact]
+    public async Task HoldsNothingUnread_FalseWhileTheReaderReads_AndItsReadUnharmed()
+    {
+        var pipe = new Pipe();
+        var input = new HalfCloseInput(pipe.Reader, keepInnerOpen: true);
+
+        var pending = input.ReadAsync();
+        Assert.False(input.HoldsNothingUnread());
+
+        await pipe.Writer.WriteAsync("abc"u8.ToArray());
+        var read = await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(3, read.Buffer.Length);
+        input.AdvanceTo(read.Buffer.End);
+        Assert.True(input.HoldsNothingUnread());
+    }
 }

@@ -56,6 +56,40 @@ public sealed class HalfCloseOutputTests
         Assert.Same(output, HalfCloseOutput.For(Connection(pool), server));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LoopEnd_AsksItsOwnerOnceAfterTheLastByte_HandedOverOnlyWhenTaken(bool ownerTakes)
+    {
+        using var pool = new PoolOfOwn();
+        var (server, client) = await PairAsync();
+        using var _ = server;
+        using var __ = client;
+        var owner = new Owner(ownerTakes);
+        var output = HalfCloseOutput.For(Connection(pool), server, owner) ?? throw new InvalidOperationException("No send path.");
+        output.Start();
+        await output.Writer.WriteAsync(Pattern(100, seed: 3)).AsTask().WaitAsync(Bound);
+        Assert.Equal(0, owner.Asked);
+
+        await output.CompleteAsync().AsTask().WaitAsync(Bound);
+
+        Assert.Equal(1, owner.Asked);
+        Assert.Equal(ownerTakes, output.HandedOver);
+        Assert.False(output.FinSent);
+
+        // Every byte went out before the owner was asked; the send path sent no FIN of its own.
+        var received = new byte[200];
+        var total = 0;
+        while (total < 100)
+        {
+            total += await client.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(Bound);
+        }
+
+        Assert.Equal(100, total);
+        output.Return();
+        Assert.False(output.HandedOver);
+    }
+
     private static async Task<HalfCloseOutput> SendAsync(PoolOfOwn pool, int size, byte[] data)
     {
         var (server, client) = await PairAsync();
@@ -126,6 +160,18 @@ public sealed class HalfCloseOutputTests
         var accept = listener.AcceptAsync();
         await client.ConnectAsync(listener.LocalEndPoint!).WaitAsync(Bound);
         return (await accept.WaitAsync(Bound), client);
+    }
+
+    /// <summary>Takes the close or not, and counts how often it was asked.</summary>
+    private sealed class Owner(bool takes) : ISendPathOwner
+    {
+        public int Asked { get; private set; }
+
+        public bool TryHandOverClose()
+        {
+            Asked++;
+            return takes;
+        }
     }
 
     private sealed class PoolOfOwn : MemoryPool<byte>, IMemoryPoolFeature

@@ -165,6 +165,47 @@ public sealed class LingerTests
     }
 
     [Fact]
+    public async Task ConnectionCloseRequest_NothingMore_ResponseThenFin_NoLinger()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel);
+        using var lingers = Collect(servers, "halfclose.lingering_closes");
+        using var connectionsEnded = new MetricCollector<double>(
+            servers.PolicyServices.GetRequiredService<IMeterFactory>(), "Microsoft.AspNetCore.Server.Kestrel", "kestrel.connection.duration");
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+
+        // The client keeps its side open: the server closes first, with FIN after the whole response, as Kestrel does.
+        var result = await client.ReadToEndAsync(Bound);
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal([200], result.StatusCodes);
+        Assert.Equal(1, HttpText.CompleteResponses(result.Text));
+
+        await client.DisposeAsync();
+        await connectionsEnded.WaitForMeasurementsAsync(1, Bound);
+        Assert.Empty(lingers.GetMeasurementSnapshot());
+        Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task ConnectionCloseRequest_ThenAnotherRequestUnread_LingersUntilTheClientCloses()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel);
+        using var lingers = Collect(servers, "halfclose.lingering_closes");
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+
+        // The client said close, and sent another request anyway: Kestrel answers the first only, and the bytes it left
+        // unread are a reason to linger (a close that did not, with them still arriving, could end in a reset).
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: test\r\n\r\n");
+        var result = await client.ReadToEndAsync(Bound);
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal([200], result.StatusCodes);
+
+        client.HalfClose();
+        await lingers.WaitForMeasurementsAsync(1, Bound);
+        Assert.Equal("client_closed", Assert.Single(lingers.GetMeasurementSnapshot()).Tags["halfclose.linger.end"]);
+    }
+
+    [Fact]
     public async Task ClientNeverStopsSending_ClosedAtLingerTime()
     {
         // LingerTimeout as long as LingerTime: a client stalled by a loaded machine must not end it at the idle bound first.

@@ -116,4 +116,27 @@ public sealed class PolicyTests
             e => Assert.StartsWith("HalfClose:PipelinedRequests must be one of Serve, Discard; got '7'", e, StringComparison.Ordinal),
             e => Assert.StartsWith("HalfClose:HalfOpenTimeout must be a positive time span", e, StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("HTTP/1.1", null, false)]
+    [InlineData("HTTP/1.1", "close", true)]
+    [InlineData("HTTP/1.1", "Keep-Alive , CLOSE", true)]
+    [InlineData("HTTP/1.1", "keep-alive|close", true)]
+    [InlineData("HTTP/1.1", "closed, upgrade", false)]
+    [InlineData("HTTP/1.0", null, true)]
+    [InlineData("HTTP/1.0", "keep-alive", false)]
+    [InlineData("HTTP/1.0", "close", true)]
+    [InlineData("HTTP/2", "close", false)]
+    public void ClientCloses_ConnectionCloseOrHttp10WithoutKeepAlive(string protocol, string? connection, bool closes)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Protocol = protocol;
+        if (connection is not null)
+        {
+            // Each '|' is another header line.
+            context.Request.Headers.Connection = new Microsoft.Extensions.Primitives.StringValues(connection.Split('|'));
+        }
+
+        Assert.Equal(closes, HalfCloseConnection.ClientCloses(context.Request));
+    }
 }

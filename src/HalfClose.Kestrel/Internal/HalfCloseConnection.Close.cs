@@ -23,7 +23,7 @@ internal sealed partial class HalfCloseConnection
         {
             await _output.CompleteAsync().ConfigureAwait(false);
             var policy = PolicyWhileOpen();
-            if (_output.Failed || policy is null || _input.End != InputEnd.None)
+            if (_output.Failed || _output.HandedOver || policy is null || _input.End != InputEnd.None)
             {
                 return;
             }

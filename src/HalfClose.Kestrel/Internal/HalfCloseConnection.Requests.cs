@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace HalfClose.Kestrel.Internal;
 
@@ -84,7 +85,8 @@ internal sealed partial class HalfCloseConnection
         // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it.
         var bodyUnread = context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
             && context.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
-        Volatile.Write(ref _facts, (int)(bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None));
+        var facts = (bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None) | (ClientCloses(context.Request) ? RequestFacts.ClientCloses : RequestFacts.None);
+        Volatile.Write(ref _facts, (int)facts);
         if (!_clientHalfClosed)
         {
             return;
@@ -99,5 +101,42 @@ internal sealed partial class HalfCloseConnection
         {
             _telemetry.RequestAfterFin();
         }
+    }
+
+    /// <summary>
+    /// Whether the client said it sends nothing after this request: <c>Connection: close</c> (HTTP/1.1), or no
+    /// <c>keep-alive</c> (HTTP/1.0). Such a client must not send another request (RFC 9112, section 9.6).
+    /// </summary>
+    internal static bool ClientCloses(HttpRequest request)
+    {
+        var protocol = request.Protocol;
+        if (HttpProtocol.IsHttp11(protocol))
+        {
+            return HasToken(request.Headers.Connection, "close");
+        }
+
+        return HttpProtocol.IsHttp10(protocol) && !HasToken(request.Headers.Connection, "keep-alive");
+    }
+
+    /// <summary>Whether a comma-separated header (every line of it) holds <paramref name="token"/>, in any case.</summary>
+    private static bool HasToken(StringValues values, string token)
+    {
+        foreach (var value in values)
+        {
+            var rest = value.AsSpan();
+            while (!rest.IsEmpty)
+            {
+                var comma = rest.IndexOf(',');
+                var item = (comma < 0 ? rest : rest[..comma]).Trim();
+                if (item.Equals(token, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+
+                rest = comma < 0 ? default : rest[(comma + 1)..];
+            }
+        }
+
+        return false;
     }
 }

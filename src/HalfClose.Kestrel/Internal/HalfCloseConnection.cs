@@ -14,7 +14,7 @@ namespace HalfClose.Kestrel.Internal;
 /// server close, a bound hit, or a FIN the policy aborts) reaches Kestrel. One lock guards the state machine and the timer.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token sources own no timer or wait handle; a late cancel must not race a dispose.")]
-internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplexPipe
+internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplexPipe, ISendPathOwner
 {
     private readonly ConnectionContext _connection;
     private readonly Socket? _socket;
@@ -47,7 +47,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
 
         // The send path is taken over only on the socket's own transport, and only to linger: above TLS the bytes are not the socket's.
         _belowTls = connection.Features.Get<ITlsConnectionFeature>() is null;
-        _output = policy.Linger != LingerMode.Off && _belowTls ? HalfCloseOutput.For(connection, socket) : null;
+        _output = policy.Linger != LingerMode.Off && _belowTls ? HalfCloseOutput.For(connection, socket, this) : null;
         _input = new HalfCloseInput(_transport.Input, this, keepInnerOpen: _output is not null, readAhead: !_belowTls);
     }
 
@@ -94,11 +94,33 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         _transportRegistration.Dispose();
         _connection.ConnectionClosed = _transportClosed;
         _connection.Transport = _transport;
+        if (_output is not null)
+        {
+            // Kestrel completed the send path, not the transport's output: the transport's own close (its send loop shuts the
+            // socket down) begins now, while Kestrel finishes with the connection, as it would without the policy.
+            _transport.Output.Complete();
+        }
+
         _telemetry.Ended();
         SignalClosed();
 
         // Closed under the lock above: nothing of this connection's sends through it any more.
         _output?.Return();
+    }
+
+    /// <inheritdoc/>
+    bool ISendPathOwner.TryHandOverClose()
+    {
+        // Only after a last request whose client said it sends nothing more (no body left unread), with nothing left unread
+        // at all: no reason to linger can come. The transport's send loop then sends FIN and closes at once, as it would
+        // without the policy. The socket's buffer is not asked (a system call): such a client sends nothing more.
+        if (Facts != RequestFacts.ClientCloses || !_input.HoldsNothingUnread())
+        {
+            return false;
+        }
+
+        _transport.Output.Complete();
+        return true;
     }
 
     /// <summary>The effects of the input's end, on the thread pool (<see cref="OnInputEnded"/> may run inside Kestrel's read).</summary>

@@ -57,6 +57,49 @@ internal sealed partial class HalfCloseInput
         Interlocked.CompareExchange(ref _readerState, Idle, Probing);
     }
 
+    /// <summary>
+    /// Whether nothing is left unread: the reader consumed all it was shown, and the transport's input holds nothing more.
+    /// Looks like a probe (never while the reader reads); false when it cannot look, or the input failed.
+    /// </summary>
+    public bool HoldsNothingUnread()
+    {
+        if (Volatile.Read(ref _unconsumed))
+        {
+            return false;
+        }
+
+        // Done: the reader completed, and under the policy's send path nobody else reads the transport's input.
+        var claimed = Interlocked.CompareExchange(ref _readerState, Probing, Idle) == Idle;
+        if (!claimed && Volatile.Read(ref _readerState) != Done)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (!inner.TryRead(out var result))
+            {
+                return true;
+            }
+
+            var empty = result.Buffer.IsEmpty;
+            inner.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+            return empty;
+        }
+        catch (Exception)
+        {
+            // Completed under us, or with the transport's error: that end is for the reader or a probe to settle.
+            return false;
+        }
+        finally
+        {
+            if (claimed && Interlocked.CompareExchange(ref _readerState, Idle, Probing) == Probing && Volatile.Read(ref _probeWanted) != 0)
+            {
+                Probe();
+            }
+        }
+    }
+
     /// <summary>The application starts a read: false when it joined a read-ahead, which will complete it.</summary>
     private bool BeginRead()
     {

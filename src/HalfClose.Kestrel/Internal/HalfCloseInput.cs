@@ -30,6 +30,8 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private Action? _onInnerRead;
     private HiddenEnd _hiddenEnd;
     private bool _readBefore;
+    private bool _unconsumed;
+    private SequencePosition _shownEnd;
     private int _end;
 
     /// <summary>How the input ended, once settled.</summary>
@@ -37,6 +39,9 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     /// <summary>Whether the application's reader has completed: it reads nothing more, and how the input ends no longer matters to it.</summary>
     public bool IsReaderDone => Volatile.Read(ref _readerState) == Done;
+
+    /// <summary>Whether the reader's last <c>AdvanceTo</c> left bytes of what it was shown unconsumed.</summary>
+    public bool HasUnconsumed => Volatile.Read(ref _unconsumed);
 
     /// <summary>The transport's input, under this reader.</summary>
     public PipeReader Inner => inner;
@@ -119,6 +124,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         _hiddenEnd.Advanced(examined);
+        Volatile.Write(ref _unconsumed, !consumed.Equals(_shownEnd));
         inner.AdvanceTo(consumed, examined);
         EndRead();
     }
@@ -200,6 +206,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     private ReadResult Reveal(ReadResult result, bool readerWasWaiting)
     {
+        _shownEnd = result.Buffer.End;
         if (!result.IsCompleted)
         {
             return result;

@@ -55,6 +55,9 @@ internal sealed partial class HalfCloseOutput
                 reader.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted)
                 {
+                    // Every byte is sent: the owner may close the way the transport would, now, rather than once every
+                    // middleware is done (the transport's own send loop shuts the socket down as soon as Kestrel completes).
+                    _handedOver = _owner?.TryHandOverClose() == true;
                     End();
                     return;
                 }

@@ -31,6 +31,8 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     private long _sent;
     private volatile bool _failed;
     private volatile bool _finSent;
+    private volatile bool _handedOver;
+    private ISendPathOwner? _owner;
     private TaskCompletionSource<bool>? _finRequest;
     private int _loopEnded;
 
@@ -62,8 +64,11 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// <summary>Whether FIN was sent after the last byte.</summary>
     public bool FinSent => _finSent;
 
+    /// <summary>Whether the owner handed the close to the transport as the loop ended (<see cref="ISendPathOwner.TryHandOverClose"/>).</summary>
+    public bool HandedOver => _handedOver;
+
     /// <summary>The send path for <paramref name="connection"/>'s socket, from the pool for Kestrel's memory pool; none without a socket.</summary>
-    public static HalfCloseOutput? For(ConnectionContext connection, Socket? socket)
+    public static HalfCloseOutput? For(ConnectionContext connection, Socket? socket, ISendPathOwner? owner = null)
     {
         if (socket is null)
         {
@@ -73,6 +78,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
         var output = OutputPool.Rent(pool) ?? new HalfCloseOutput(pool);
         output._socket = socket;
+        output._owner = owner;
         return output;
     }
 
@@ -146,6 +152,8 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         _pipe.Writer.Complete();
         _pipe.Reset();
         _socket = null;
+        _owner = null;
+        _handedOver = false;
         _result = default;
         _sent = 0;
         _failed = false;

@@ -26,6 +26,9 @@ internal enum RequestFacts
 
     /// <summary>The last request ended with its body not read to the end: the client may still be sending it.</summary>
     BodyUnread = 32,
+
+    /// <summary>The last request said the client sends nothing after it (<c>Connection: close</c>, or HTTP/1.0 without <c>keep-alive</c>).</summary>
+    ClientCloses = 64,
 }
 
 internal static class RequestFactsExtensions
