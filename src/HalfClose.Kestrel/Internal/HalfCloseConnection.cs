@@ -111,10 +111,11 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     /// <inheritdoc/>
     bool ISendPathOwner.TryHandOverClose()
     {
-        // Only after a last request whose client said it sends nothing more (no body left unread), with nothing left unread
-        // at all: no reason to linger can come. The transport's send loop then sends FIN and closes at once, as it would
-        // without the policy. The socket's buffer is not asked (a system call): such a client sends nothing more.
-        if (Facts != RequestFacts.ClientCloses || !_input.HoldsNothingUnread())
+        // Only when no reason to linger can come: the input's end is settled (the client's FIN, say), or the last request's
+        // client said it sends nothing more (no body left unread) and nothing is left unread at all. The transport's send
+        // loop then sends FIN and closes at once, as it would without the policy. The socket's buffer is not asked (a
+        // system call): such a client sends nothing more.
+        if (_input.End == InputEnd.None && (Facts != RequestFacts.ClientCloses || !_input.HoldsNothingUnread()))
         {
             return false;
         }
@@ -139,8 +140,8 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     {
         // Nobody reads a half-open socket: its TCP state shows a later reset. Only then: the portable watch reads (and so
         // clears) the socket's pending error, which a transport still receiving must see itself. Once the server's FIN is
-        // out, both ends are done.
-        var resetSeen = IsHalfOpen() && _output?.FinSent != true && HalfClosePolicy.ShowsReset(_shared.SocketState(_socket));
+        // out (or the transport was handed the close), both ends are done.
+        var resetSeen = IsHalfOpen() && _output is not ({ FinSent: true } or { HandedOver: true }) && HalfClosePolicy.ShowsReset(_shared.SocketState(_socket));
         Run(static (ref machine, now, resetSeen) => machine.Tick(now, resetSeen), resetSeen);
     }
 
