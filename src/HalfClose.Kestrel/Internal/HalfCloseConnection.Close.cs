@@ -9,40 +9,72 @@ namespace HalfClose.Kestrel.Internal;
 internal sealed partial class HalfCloseConnection
 {
     /// <summary>
-    /// Runs when Kestrel, and every middleware inside this one, is done with the connection: every response byte sent,
-    /// then a lingering close, a reset, or the transport's own close. Never throws.
+    /// Kestrel, and every middleware inside this one, is done with the connection: completes once every byte it wrote is
+    /// sent (the send loop has ended, or handed the close to the transport). No async method of its own: its caller's
+    /// state machine waits, and nothing is allocated for it.
     /// </summary>
-    private async ValueTask CloseAsync()
-    {
-        if (_output is null)
-        {
-            return;
-        }
+    public ValueTask SentAsync() => _output?.CompleteAsync() ?? default;
 
+    /// <summary>
+    /// After <see cref="SentAsync"/>: the server's close (a lingering close, a reset, or the transport's own close), then
+    /// <see cref="Complete"/>. Completes at once, allocating nothing, when nothing lingers. Never throws.
+    /// </summary>
+    public ValueTask CloseAsync()
+    {
+        HalfClosePolicy? policy = null;
+        ValueTask<(LingerEnd End, TimeSpan Duration, long Drained)?> linger = default;
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
-            var policy = PolicyWhileOpen();
-            if (_output.Failed || _output.HandedOver || policy is null || _input.End != InputEnd.None)
+            policy = _output is null ? null : PolicyWhileOpen();
+            if (policy is not null && !_output!.Failed && !_output.HandedOver && _input.End == InputEnd.None)
             {
-                return;
-            }
-
-            if (await LingeringClose.CloseAsync(policy, _input.Inner, _output, _socket, Facts.Has(RequestFacts.BodyUnread), _shared.Time).ConfigureAwait(false) is { } linger)
-            {
-                if (LingeringClose.EndsWithReset(linger.End))
-                {
-                    // Rejected, or the client still sends at a bound: a reset frees the socket now, after the whole response.
-                    _connection.Abort(new ConnectionAbortedException($"Closed with RST: HalfClose:Linger {policy.Linger}, {linger.End}."));
-                }
-
-                _telemetry.Linger(linger.End, linger.Duration, linger.Drained);
+                linger = LingeringClose.CloseAsync(policy, _input.Inner, _output, _socket, Facts.Has(RequestFacts.BodyUnread), _shared.Time);
             }
         }
         catch (Exception ex)
         {
             _telemetry.UnexpectedError(ex);
         }
+
+        if (!linger.IsCompletedSuccessfully)
+        {
+            return LingeredAsync(policy!, linger);
+        }
+
+        Lingered(policy, linger.Result);
+        Complete();
+        return default;
+    }
+
+    private async ValueTask LingeredAsync(HalfClosePolicy policy, ValueTask<(LingerEnd End, TimeSpan Duration, long Drained)?> linger)
+    {
+        try
+        {
+            Lingered(policy, await linger.ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            _telemetry.UnexpectedError(ex);
+        }
+
+        Complete();
+    }
+
+    /// <summary>How a close that lingered (or rejected) ended: a reset where it ends with one, and its count.</summary>
+    private void Lingered(HalfClosePolicy? policy, (LingerEnd End, TimeSpan Duration, long Drained)? linger)
+    {
+        if (policy is null || linger is not { } ended)
+        {
+            return;
+        }
+
+        if (LingeringClose.EndsWithReset(ended.End))
+        {
+            // Rejected, or the client still sends at a bound: a reset frees the socket now, after the whole response.
+            _connection.Abort(new ConnectionAbortedException($"Closed with RST: HalfClose:Linger {policy.Linger}, {ended.End}."));
+        }
+
+        _telemetry.Linger(ended.End, ended.Duration, ended.Drained);
     }
 
     /// <summary>The policy in force, or null once Kestrel has been told the connection is closed.</summary>

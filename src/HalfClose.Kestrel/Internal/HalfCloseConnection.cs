@@ -69,11 +69,11 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         _transportRegistration = _transportClosed.UnsafeRegister(static state => ((HalfCloseConnection)state!).OnTransportClosed(), this);
     }
 
-    /// <summary>Kestrel and every middleware inside this one are done with the connection: the server's close, then <see cref="Complete"/>.</summary>
+    /// <summary>Kestrel and every middleware inside this one are done with the connection: <see cref="SentAsync"/>, then <see cref="CloseAsync"/>.</summary>
     public async ValueTask EndAsync()
     {
+        await SentAsync().ConfigureAwait(false);
         await CloseAsync().ConfigureAwait(false);
-        Complete();
     }
 
     /// <summary>The connection is over: stop watching, give the transport back, count how the client's FIN ended.</summary>

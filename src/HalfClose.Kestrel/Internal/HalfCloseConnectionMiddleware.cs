@@ -53,7 +53,9 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
         }
         finally
         {
-            await halfClose.EndAsync();
+            // Two awaits in this method's own state machine, rather than a nested async method that would need its own.
+            await halfClose.SentAsync();
+            await halfClose.CloseAsync();
         }
     }
 }

@@ -40,9 +40,6 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     /// <summary>Whether the application's reader has completed: it reads nothing more, and how the input ends no longer matters to it.</summary>
     public bool IsReaderDone => Volatile.Read(ref _readerState) == Done;
 
-    /// <summary>Whether the reader's last <c>AdvanceTo</c> left bytes of what it was shown unconsumed.</summary>
-    public bool HasUnconsumed => Volatile.Read(ref _unconsumed);
-
     /// <summary>The transport's input, under this reader.</summary>
     public PipeReader Inner => inner;
 
