@@ -41,7 +41,15 @@ internal sealed partial class HalfCloseConnection
             return LingeredAsync(policy!, linger);
         }
 
-        Lingered(policy, linger.Result);
+        try
+        {
+            Lingered(policy, linger.Result);
+        }
+        catch (Exception ex)
+        {
+            _telemetry.UnexpectedError(ex);
+        }
+
         Complete();
         return default;
     }
