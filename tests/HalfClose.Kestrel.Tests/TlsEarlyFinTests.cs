@@ -34,9 +34,12 @@ public sealed class TlsEarlyFinTests
         for (var i = 0; i < 10; i++)
         {
             var result = await RawTlsClient.SendAndHalfCloseAsync(servers.TlsPort, request);
+            if (result.Ending != Ending.Fin || HttpText.CompleteResponses(result.Text) != responses)
+            {
+                // What the client alone cannot explain (one clean-clone CI run saw 0 bytes then FIN here; not reproduced since).
+                Assert.Fail($"{name} #{i}: {result}; the policy host's log:\n{ServerLog.Text(servers.Logs)}");
+            }
 
-            Assert.True(Ending.Fin == result.Ending, $"{name} #{i}: {result}");
-            Assert.True(responses == HttpText.CompleteResponses(result.Text), $"{name} #{i}: {result}");
             Assert.All(result.StatusCodes, status => Assert.Equal(200, status));
         }
     }

@@ -18,7 +18,9 @@ public static class ServerLog
         }
     }
 
-    public static string Text(WebApplication app) => string.Join(
+    public static string Text(WebApplication app) => Text(app.Services.GetFakeLogCollector());
+
+    public static string Text(FakeLogCollector logs) => string.Join(
         '\n',
-        app.Services.GetFakeLogCollector().GetSnapshot().Select(log => $"{log.Timestamp:HH:mm:ss.ffff} {log.Level} {log.Category} {log.Id.Name}: {log.Message} {log.Exception?.Message}"));
+        logs.GetSnapshot().Select(log => $"{log.Timestamp:HH:mm:ss.ffff} {log.Level} {log.Category} {log.Id.Name}: {log.Message} {log.Exception?.Message}"));
 }
