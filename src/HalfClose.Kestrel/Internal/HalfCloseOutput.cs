@@ -15,9 +15,8 @@ namespace HalfClose.Kestrel.Internal;
 /// </summary>
 /// <remarks>
 /// Pooled (<see cref="OutputPool"/>): the pipe, its event args and this object serve one connection after another, so a
-/// connection costs nothing here. The loop is a hand-written state machine (no allocation), run after Kestrel's flush on
-/// a <see cref="SendQueue"/>, as the socket transport's own send loop runs on its I/O queue; a send the kernel cannot
-/// take at once completes on the socket's own thread.
+/// connection costs nothing here. The loop is a hand-written state machine, run inline by Kestrel's flush (no thread hop,
+/// no allocation); a send the kernel cannot take at once completes on the socket's own thread.
 /// </remarks>
 internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTaskSource
 {
@@ -43,7 +42,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         Pool = pool;
         _pipe = new Pipe(new PipeOptions(
             pool,
-            readerScheduler: SendQueue.Next(),
+            readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: PauseWriterThreshold,
             resumeWriterThreshold: PauseWriterThreshold / 2,
