@@ -21,29 +21,18 @@ internal sealed partial class HalfCloseConnection
     /// </summary>
     public ValueTask CloseAsync()
     {
-        HalfClosePolicy? policy = null;
-        ValueTask<(LingerEnd End, TimeSpan Duration, long Drained)?> linger = default;
         try
         {
-            policy = _output is null ? null : PolicyWhileOpen();
-            if (policy is not null && !_output!.Failed && !_output.HandedOver && _input.End == InputEnd.None)
+            if (_output is { Failed: false, HandedOver: false } output && _input.End == InputEnd.None && PolicyWhileOpen() is { } policy)
             {
-                linger = LingeringClose.CloseAsync(policy, _input.Inner, _output, _socket, Facts.Has(RequestFacts.BodyUnread), _shared.Time);
+                var linger = LingeringClose.CloseAsync(policy, _input.Inner, output, _socket, Facts.Has(RequestFacts.BodyUnread), _shared.Time);
+                if (!linger.IsCompletedSuccessfully)
+                {
+                    return LingeredAsync(policy, linger);
+                }
+
+                Lingered(policy, linger.Result);
             }
-        }
-        catch (Exception ex)
-        {
-            _telemetry.UnexpectedError(ex);
-        }
-
-        if (!linger.IsCompletedSuccessfully)
-        {
-            return LingeredAsync(policy!, linger);
-        }
-
-        try
-        {
-            Lingered(policy, linger.Result);
         }
         catch (Exception ex)
         {
@@ -69,9 +58,9 @@ internal sealed partial class HalfCloseConnection
     }
 
     /// <summary>How a close that lingered (or rejected) ended: a reset where it ends with one, and its count.</summary>
-    private void Lingered(HalfClosePolicy? policy, (LingerEnd End, TimeSpan Duration, long Drained)? linger)
+    private void Lingered(HalfClosePolicy policy, (LingerEnd End, TimeSpan Duration, long Drained)? linger)
     {
-        if (policy is null || linger is not { } ended)
+        if (linger is not { } ended)
         {
             return;
         }

@@ -94,10 +94,10 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         _transportRegistration.Dispose();
         _connection.ConnectionClosed = _transportClosed;
         _connection.Transport = _transport;
-        if (_output is not null)
+        if (_output is { HandedOver: false })
         {
-            // Kestrel completed the send path, not the transport's output: the transport's own close (its send loop shuts the
-            // socket down) begins now, while Kestrel finishes with the connection, as it would without the policy.
+            // Kestrel completed the send path, not the transport's output (unless the loop handed the close over already): the
+            // transport's own close (its send loop shuts the socket down) begins now, while Kestrel finishes with the connection.
             _transport.Output.Complete();
         }
 
