@@ -44,6 +44,30 @@ public sealed class TlsEarlyFinTests
         }
     }
 
+    /// <summary>
+    /// Under <c>PipelinedRequests: Discard</c> the FIN asks Kestrel to stop after the request in flight. Below TLS the FIN can
+    /// be decided while the handshake still runs, before Kestrel has chosen its protocol: asked then, Kestrel would drop the
+    /// connection unanswered. The first request is still answered, in full, then FIN. The second is answered only when it
+    /// was already in flight as the FIN was decided (below TLS that is a race: the FIN is decided once it is read).
+    /// </summary>
+    [Theory]
+    [InlineData(Front.Kestrel)]
+    [InlineData(Front.Yarp)]
+    public async Task TlsRequestsWithFin_PipelinedDiscard_FirstAnsweredThenFin(Front front)
+    {
+        await using var servers = await TestServers.StartAsync(front, new Dictionary<string, string?> { ["PipelinedRequests"] = "Discard" }, tls: true, tlsFromConfiguration: true);
+
+        for (var i = 0; i < 20; i++)
+        {
+            var result = await RawTlsClient.SendAndHalfCloseAsync(servers.TlsPort, HttpText.Get("/") + HttpText.Get("/"));
+            var answered = HttpText.CompleteResponses(result.Text);
+            if (result.Ending != Ending.Fin || answered is < 1 or > 2 || result.StatusCodes.Count != answered)
+            {
+                Assert.Fail($"#{i}: {result}; the policy host's log:\n{ServerLog.Text(servers.Logs)}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(Front.Kestrel)]
     [InlineData(Front.Yarp)]

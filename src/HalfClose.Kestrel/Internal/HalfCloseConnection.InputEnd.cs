@@ -58,7 +58,16 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     }
 
     /// <inheritdoc/>
-    public void OnFirstRead() => OpenCloseGate(CloseGate.ReadBegun);
+    public void OnFirstRead()
+    {
+        // Below TLS the reader is the TLS layer: its reads tell nothing of Kestrel's requests. Asked while Kestrel waits for
+        // its first request, still in records the TLS layer has not decrypted, the close would drop the connection
+        // unanswered; there only a request that has begun (the request middleware) opens the gate.
+        if (!_belowTls || _connection.Features.Get<ITlsConnectionFeature>() is null)
+        {
+            OpenCloseGate(CloseGate.ReadBegun);
+        }
+    }
 
     /// <summary>
     /// Asks Kestrel to finish the request in flight and read no further, once it has both been decided and Kestrel has

@@ -46,10 +46,11 @@ internal sealed partial class HalfCloseConnection
         // Routing tells which endpoint the request gets, and so whether its own policy decides the FIN.
         (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
 
-        if ((CloseGate)Volatile.Read(ref _closeGate) == CloseGate.Open)
+        // Kestrel has begun a request (below TLS, the first sign of it that is sure). Wanted before, the close is asked now;
+        // asked already as Kestrel began reading this request, before it set the request's keep-alive, it is asked again:
+        // this one, the request in flight, is its last.
+        if (((CloseGate)Interlocked.Or(ref _closeGate, (int)CloseGate.ReadBegun) | CloseGate.ReadBegun) == CloseGate.Open)
         {
-            // Asked as Kestrel began reading this request, before it set the request's keep-alive: asked again, this one,
-            // the request in flight, is its last.
             _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
 

@@ -161,7 +161,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
         return default;
     }
 
-    /// <summary>The reader's first look at the input, by either read: it has begun its first request.</summary>
+    /// <summary>The reader's first look at the input, by either read.</summary>
     private void NoteFirstRead()
     {
         if (!_readBefore)

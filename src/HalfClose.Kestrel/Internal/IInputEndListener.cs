@@ -8,7 +8,7 @@ internal interface IInputEndListener
     /// <param name="readerWasWaiting">Whether the end reached a read the reader had outstanding (it was waiting for more).</param>
     void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting);
 
-    /// <summary>The reader reads for the first time: Kestrel has begun its first request.</summary>
+    /// <summary>The reader reads for the first time (Kestrel has begun its first request, unless the reader is a TLS layer).</summary>
     void OnFirstRead()
     {
     }
