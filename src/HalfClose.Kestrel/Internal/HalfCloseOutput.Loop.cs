@@ -9,7 +9,7 @@ namespace HalfClose.Kestrel.Internal;
 internal sealed partial class HalfCloseOutput
 {
     /// <summary>
-    /// Runs the loop until it must wait: for Kestrel's next flush (the read completes it, inline) or for the kernel to
+    /// Runs the loop until it must wait: for Kestrel's next flush (the read completes it, on the send queue) or for the kernel to
     /// take a send (<see cref="OnCompleted(SocketAsyncEventArgs)"/> completes it).
     /// </summary>
     private void Continue(bool haveResult, bool pendingRead = false)

@@ -15,8 +15,9 @@ namespace HalfClose.Kestrel.Internal;
 /// </summary>
 /// <remarks>
 /// Pooled (<see cref="OutputPool"/>): the pipe, its event args and this object serve one connection after another, so a
-/// connection costs nothing here. The loop is a hand-written state machine, run inline by Kestrel's flush (no thread hop,
-/// no allocation); a send the kernel cannot take at once completes on the socket's own thread.
+/// connection costs nothing here. The loop is a hand-written state machine (no allocation), run after Kestrel's flush on
+/// a <see cref="SendQueue"/>, as the socket transport's own send loop runs on its I/O queue; a send the kernel cannot
+/// take at once completes on the socket's own thread.
 /// </remarks>
 internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTaskSource
 {
@@ -42,15 +43,16 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         Pool = pool;
         _pipe = new Pipe(new PipeOptions(
             pool,
-            readerScheduler: PipeScheduler.Inline,
+            readerScheduler: SendQueue.Next(),
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: PauseWriterThreshold,
             resumeWriterThreshold: PauseWriterThreshold / 2,
             useSynchronizationContext: false));
         _onRead = OnRead;
 
-        // The close awaits the loop's end; were the loop to end inside a caller's lock, the close must not run there.
-        _loopEnd.RunContinuationsAsynchronously = true;
+        // The close awaits the loop's end and runs on from it, with no hop: the loop never runs inside a caller's call (it
+        // runs on its send queue, or on the socket's completion), so no caller's lock is held there.
+        _loopEnd.RunContinuationsAsynchronously = false;
     }
 
     /// <summary>The memory pool the pipe rents from (Kestrel's, for the connection's listener).</summary>

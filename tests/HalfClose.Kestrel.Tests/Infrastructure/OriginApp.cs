@@ -26,6 +26,14 @@ public static class OriginApp
         app.MapGet("/policy/serve/slow", Slow).WithHalfClosePolicy(ClientFinMode.Serve);
         app.MapGet("/policy/abort/slow", Slow).WithHalfClosePolicy(ClientFinMode.Abort);
 
+        // Answers once the test releases it (Probe.Release), within 10 s, unless the request is aborted first.
+        app.MapGet("/held", async (HttpContext context, string id) =>
+        {
+            using var registration = Watch(context, probe, id);
+            await probe.Released(id).WaitAsync(TimeSpan.FromSeconds(10), context.RequestAborted);
+            return $"held {id} done";
+        });
+
         // Never finishes on its own: only an abort ends it.
         app.MapGet("/hang", async (HttpContext context, string id) =>
         {

@@ -9,6 +9,7 @@ public sealed class Probe
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _started = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _ended = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _received = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _released = new();
 
     /// <summary>Completes when the request's <c>RequestAborted</c> fired.</summary>
     public Task Aborted(string id) => Get(_aborted, id).Task;
@@ -21,6 +22,12 @@ public sealed class Probe
 
     /// <summary>Completes with what the handler read before the end of its input (an upgraded stream's bytes, as Latin-1).</summary>
     public Task<string> Received(string id) => _received.GetOrAdd(id, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Completes when the test lets a held handler (<c>/held</c>) answer.</summary>
+    public Task Released(string id) => Get(_released, id).Task;
+
+    /// <summary>Lets the held handler <paramref name="id"/> answer: a test holds a request in flight until what it awaits has happened.</summary>
+    public void Release(string id) => Get(_released, id).TrySetResult();
 
     public bool WasAborted(string id) => _aborted.TryGetValue(id, out var tcs) && tcs.Task.IsCompleted;
 
