@@ -90,6 +90,49 @@ public sealed class HalfCloseOutputTests
         Assert.False(output.HandedOver);
     }
 
+    [Fact]
+    public async Task PassThrough_BeforeAnyWrite_TheTransportSendsAndCloses_RefusedOnceAnythingWasWritten()
+    {
+        using var pool = new PoolOfOwn();
+        var (server, client) = await PairAsync();
+        using var _ = server;
+        using var __ = client;
+        var connection = Connection(pool);
+        var owner = new Owner(takes: true);
+        var output = HalfCloseOutput.For(connection, server, owner) ?? throw new InvalidOperationException("No send path.");
+        output.Start();
+
+        Assert.True(output.TryPassThrough());
+        Assert.True(output.HandedOver);
+        Assert.False(output.TryPassThrough());
+
+        // Kestrel's bytes and its completion reach the transport's own output; the send path has nothing to wait for.
+        await output.Writer.WriteAsync(Pattern(100, seed: 4)).AsTask().WaitAsync(Bound);
+        output.Writer.Complete();
+        Assert.True(output.CompleteAsync().AsTask().IsCompletedSuccessfully);
+        var sent = await connection.ServerOutput.Reader.ReadAsync().AsTask().WaitAsync(Bound);
+        Assert.Equal(Pattern(100, seed: 4), sent.Buffer.ToArray());
+        Assert.True(sent.IsCompleted);
+        Assert.Equal(0, owner.Asked);
+        Assert.False(output.FinSent);
+        output.Return();
+
+        // The pooled path serves the next connection through its own pipe again; once a byte was written, no pass-through.
+        var (server2, client2) = await PairAsync();
+        using var ___ = server2;
+        using var ____ = client2;
+        var next = Create(pool, server2);
+        Assert.Same(output, next);
+        Assert.False(next.HandedOver);
+        next.Start();
+        await next.Writer.WriteAsync(Pattern(100, seed: 5)).AsTask().WaitAsync(Bound);
+        Assert.False(next.TryPassThrough());
+        Assert.True(await next.ShutdownSendAsync().WaitAsync(Bound));
+        await next.CompleteAsync().AsTask().WaitAsync(Bound);
+        Assert.Equal(Pattern(100, seed: 5), await ReceiveToEndAsync(client2, 100).WaitAsync(Bound));
+        next.Return();
+    }
+
     private static async Task<HalfCloseOutput> SendAsync(PoolOfOwn pool, int size, byte[] data)
     {
         var (server, client) = await PairAsync();

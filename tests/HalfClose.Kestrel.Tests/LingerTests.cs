@@ -211,9 +211,9 @@ public sealed class LingerTests
         // LingerTimeout as long as LingerTime: a client stalled by a loaded machine must not end it at the idle bound first.
         await using var servers = await TestServers.StartAsync(Front.Kestrel, Linger("Drain", time: "00:00:01", timeout: "00:00:01"));
 
-        // A Connection: close request, then bytes that never end: they are not a body Kestrel would read first.
+        // A Connection: close request, then bytes that never end (the first with the request): not a body Kestrel would read first.
         var upload = await RawUpload.RunAsync(
-            servers.Port, "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", long.MaxValue, finAfterSend: false, paceBytesPerSecond: 4 * 1024 * 1024);
+            servers.Port, "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\nx", long.MaxValue, finAfterSend: false, paceBytesPerSecond: 4 * 1024 * 1024);
 
         Assert.NotNull(upload.SendError);
         Assert.Equal([200], upload.Result.StatusCodes);

@@ -43,6 +43,15 @@ internal sealed partial class HalfCloseConnection
         var mayHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (mayHaveBody ? RequestFacts.MayHaveBody : 0)));
 
+        if (_output is not null && !mayHaveBody && ClientCloses(context.Request) && _input.HoldsNothingUnread())
+        {
+            // The connection's first request (nothing written yet), without a body, its client sends nothing after it, and
+            // nothing after it has come: no linger can be called for, so the transport sends and closes as it would without
+            // the policy (one connection per request costs no send path). Bytes such a client sends after this look are
+            // treated as Kestrel treats them.
+            _output.TryPassThrough();
+        }
+
         // Routing tells which endpoint the request gets, and so whether its own policy decides the FIN.
         (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
 

@@ -24,7 +24,9 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     private const int PauseWriterThreshold = 64 * 1024;
 
     private readonly Pipe _pipe;
+    private readonly ForwardingWriter _writer;
     private readonly Action _onRead;
+    private PipeWriter? _transportOutput;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _read;
     private ManualResetValueTaskSourceCore<bool> _loopEnd;
     private Socket? _socket;
@@ -49,6 +51,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             resumeWriterThreshold: PauseWriterThreshold / 2,
             useSynchronizationContext: false));
         _onRead = OnRead;
+        _writer = new ForwardingWriter(this) { Target = _pipe.Writer };
 
         // The close awaits the loop's end and runs on from it, with no hop: the loop never runs inside a caller's call (it
         // runs on its send queue, or on the socket's completion), so no caller's lock is held there.
@@ -58,7 +61,8 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// <summary>The memory pool the pipe rents from (Kestrel's, for the connection's listener).</summary>
     public MemoryPool<byte> Pool { get; }
 
-    public PipeWriter Writer => _pipe.Writer;
+    /// <summary>The writer Kestrel writes the connection's bytes to.</summary>
+    public PipeWriter Writer => _writer;
 
     /// <summary>Whether a send failed, or the output was completed with an error (an abort): no graceful close then.</summary>
     public bool Failed => _failed;
@@ -81,15 +85,12 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         var output = OutputPool.Rent(pool) ?? new HalfCloseOutput(pool);
         output._socket = socket;
         output._owner = owner;
+        output._transportOutput = connection.Transport.Output;
         return output;
     }
 
-    /// <summary>Starts the send loop: it runs whenever Kestrel flushes.</summary>
-    public void Start()
-    {
-        _loopEnd.Reset();
-        Continue(haveResult: false);
-    }
+    /// <summary>Readies the send loop: it starts at Kestrel's first flush, and runs whenever Kestrel flushes.</summary>
+    public void Start() => _loopEnd.Reset();
 
     /// <summary>Sends FIN, once; false when the socket is already gone.</summary>
     public bool SendFin()
@@ -137,6 +138,13 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// <summary>Nothing more will be written: completes once the send loop has sent what is left and stopped.</summary>
     public ValueTask CompleteAsync()
     {
+        if (Volatile.Read(ref _loopState) == PassedThrough)
+        {
+            // The transport sends, and closes: Kestrel completed its output through the writer.
+            return default;
+        }
+
+        EnsureStarted();
         _pipe.Writer.Complete();
         return new ValueTask(this, _loopEnd.Version);
     }
@@ -153,6 +161,9 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         // Kestrel completed the writer (the close did, if Kestrel had not): both ends done, the pipe can start afresh.
         _pipe.Writer.Complete();
         _pipe.Reset();
+        _writer.Target = _pipe.Writer;
+        _transportOutput = null;
+        _loopState = NotStarted;
         _socket = null;
         _owner = null;
         _handedOver = false;
