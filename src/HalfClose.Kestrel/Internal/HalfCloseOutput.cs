@@ -53,8 +53,9 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         _onRead = OnRead;
         _writer = new ForwardingWriter(this) { Target = _pipe.Writer };
 
-        // The close awaits the loop's end and runs on from it, with no hop: the loop never runs inside a caller's call (it
-        // runs on its send queue, or on the socket's completion), so no caller's lock is held there.
+        // The close awaits the loop's end and runs on from it, with no hop: the loop never ends inside a caller's call (it
+        // starts inside Kestrel's first flush only to wait, and runs on its send queue or the socket's completion), so no
+        // caller's lock is held there.
         _loopEnd.RunContinuationsAsynchronously = false;
     }
 
