@@ -10,8 +10,8 @@ internal sealed partial class HalfCloseConnection
 {
     /// <summary>
     /// Kestrel, and every middleware inside this one, is done with the connection: completes once every byte it wrote is
-    /// sent (the send loop has ended, or handed the close to the transport): at once, as a rule, since the loop ends inside
-    /// Kestrel's completion. No async method of its own: when it does wait, its caller's state machine does.
+    /// sent (the send loop has ended on its send queue, having handed the close to the transport or not), at once when the
+    /// connection passed through. No async method of its own: when it does wait, its caller's state machine does.
     /// </summary>
     public ValueTask SentAsync() => _output?.CompleteAsync() ?? default;
 

@@ -96,7 +96,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         _connection.Transport = _transport;
         if (_output is { HandedOver: false })
         {
-            // Kestrel completed the send path, not the transport's output (unless the loop handed the close over already): the
+            // Kestrel completed the send path, not the transport's output (unless the close is the transport's already): the
             // transport's own close (its send loop shuts the socket down) begins now, while Kestrel finishes with the connection.
             _transport.Output.Complete();
         }

@@ -71,7 +71,10 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// <summary>Whether FIN was sent after the last byte.</summary>
     public bool FinSent => _finSent;
 
-    /// <summary>Whether the owner handed the close to the transport as the loop ended (<see cref="ISendPathOwner.TryHandOverClose"/>).</summary>
+    /// <summary>
+    /// Whether the close is the transport's: the owner took it as the loop ended (<see cref="ISendPathOwner.TryHandOverClose"/>),
+    /// or the connection passed through before anything was written (<see cref="TryPassThrough"/>).
+    /// </summary>
     public bool HandedOver => _handedOver;
 
     /// <summary>The send path for <paramref name="connection"/>'s socket, from the pool for Kestrel's memory pool; none without a socket.</summary>
