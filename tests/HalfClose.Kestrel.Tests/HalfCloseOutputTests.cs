@@ -3,13 +3,17 @@ using System.Net;
 using System.Net.Sockets;
 using HalfClose.Kestrel.Internal;
 using HalfClose.Kestrel.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
 
 namespace HalfClose.Kestrel.Tests;
 
 /// <summary>
 /// The policy's own send path over a real loopback socket pair: every byte, in order, then FIN after the last one; and
-/// the pooled send path serving a second connection as if new.
+/// the pooled send path serving a second connection as if new. Watched (the transport sends, a pipe standing in for its
+/// send loop here): the close waits for the transport's last byte.
 /// </summary>
 public sealed class HalfCloseOutputTests
 {
@@ -131,6 +135,118 @@ public sealed class HalfCloseOutputTests
         await next.CompleteAsync().AsTask().WaitAsync(Bound);
         Assert.Equal(Pattern(100, seed: 5), await ReceiveToEndAsync(client2, 100).WaitAsync(Bound));
         next.Return();
+    }
+
+    [Fact]
+    public async Task Watched_TheTransportSends_TheCloseWaitsUntilItSentEverything_ThenFinAfterTheLastByte()
+    {
+        Assert.True(TransportOutput.Available, "This runtime's pipe no longer shows its unsent bytes: every connection takes the own send path.");
+        using var pool = new PoolOfOwn();
+        var (server, client) = await PairAsync();
+        using var _ = server;
+        using var __ = client;
+        var connection = Connection(pool);
+        var owner = new Owner(takes: false);
+        var output = HalfCloseOutput.For(connection, server, owner, watchTransport: true) ?? throw new InvalidOperationException("No send path.");
+        output.Start();
+
+        // Kestrel's bytes go to the transport's own output; its completion stops at the send path, which asks the owner.
+        await output.Writer.WriteAsync(Pattern(100, seed: 6)).AsTask().WaitAsync(Bound);
+        output.Writer.Complete();
+        Assert.Equal(1, owner.Asked);
+        Assert.False(output.HandedOver);
+        var read = await connection.ServerOutput.Reader.ReadAsync().AsTask().WaitAsync(Bound);
+        Assert.False(read.IsCompleted);
+        Assert.Equal(100, read.Buffer.Length);
+
+        // The close waits while the transport holds the bytes, and goes on once it has sent them.
+        var sent = output.CompleteAsync().AsTask();
+        await Task.Delay(50);
+        Assert.False(sent.IsCompleted);
+        foreach (var segment in read.Buffer)
+        {
+            await server.SendAsync(segment);
+        }
+
+        connection.ServerOutput.Reader.AdvanceTo(read.Buffer.End);
+        await sent.WaitAsync(Bound);
+        Assert.False(output.Failed);
+        Assert.True(output.SendFin());
+        Assert.Equal(Pattern(100, seed: 6), await ReceiveToEndAsync(client, 100).WaitAsync(Bound));
+        output.Return();
+    }
+
+    [Fact]
+    public async Task KestrelsSocketTransport_ItsOutputCanBeWatched()
+    {
+        var seen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => connection =>
+        {
+            seen.TrySetResult(TransportOutput.CanWatch(connection.Transport.Output));
+            return next(connection);
+        })));
+        await using var app = builder.Build();
+        app.MapGet("/", () => "ok");
+        await app.StartAsync();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(new Uri(app.Urls.First()).Port is var port ? new IPEndPoint(IPAddress.Loopback, port) : null!).WaitAsync(Bound);
+
+        Assert.True(await seen.Task.WaitAsync(Bound), "The socket transport's output is not a watchable pipe: every connection takes the own send path.");
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task Watched_ShutdownSend_FinOnceTheTransportSentTheEarlierBytes_LaterOnesDropped()
+    {
+        using var pool = new PoolOfOwn();
+        var (server, client) = await PairAsync();
+        using var _ = server;
+        using var __ = client;
+        var connection = Connection(pool);
+        var output = HalfCloseOutput.For(connection, server, new Owner(takes: false), watchTransport: true) ?? throw new InvalidOperationException("No send path.");
+        output.Start();
+        await output.Writer.WriteAsync(Pattern(100, seed: 7)).AsTask().WaitAsync(Bound);
+
+        var fin = output.ShutdownSendAsync();
+        await output.Writer.WriteAsync(Pattern(50, seed: 8)).AsTask().WaitAsync(Bound);
+        Assert.False(fin.IsCompleted);
+
+        // The transport's send loop: what it was given before the shutdown, and nothing after it.
+        var read = await connection.ServerOutput.Reader.ReadAsync().AsTask().WaitAsync(Bound);
+        Assert.Equal(100, read.Buffer.Length);
+        foreach (var segment in read.Buffer)
+        {
+            await server.SendAsync(segment);
+        }
+
+        connection.ServerOutput.Reader.AdvanceTo(read.Buffer.End);
+        Assert.True(await fin.WaitAsync(Bound));
+        Assert.True(output.FinSent);
+        Assert.Equal(Pattern(100, seed: 7), await ReceiveToEndAsync(client, 150).WaitAsync(Bound));
+        output.Writer.Complete();
+        await output.CompleteAsync().AsTask().WaitAsync(Bound);
+        output.Return();
+    }
+
+    [Fact]
+    public async Task Watched_TransportClosesBeforeSending_TheCloseEndsFailed()
+    {
+        using var pool = new PoolOfOwn();
+        var (server, client) = await PairAsync();
+        using var _ = server;
+        using var __ = client;
+        var connection = Connection(pool);
+        var output = HalfCloseOutput.For(connection, server, new Owner(takes: false), watchTransport: true) ?? throw new InvalidOperationException("No send path.");
+        output.Start();
+        await output.Writer.WriteAsync(Pattern(100, seed: 9)).AsTask().WaitAsync(Bound);
+        output.Writer.Complete();
+
+        var sent = output.CompleteAsync().AsTask();
+        connection.CloseTransport();
+        await sent.WaitAsync(Bound);
+        Assert.True(output.Failed);
+        output.Return();
     }
 
     private static async Task<HalfCloseOutput> SendAsync(PoolOfOwn pool, int size, byte[] data)

@@ -25,4 +25,10 @@ internal sealed class HalfCloseContext(
 
     /// <summary>Whether requests are tracked (the web host's <c>UseHalfClosePolicy</c> adds the request middleware): phases are known.</summary>
     public bool TracksRequests { get; } = tracksRequests;
+
+    /// <summary>
+    /// Whether the socket transport sends a connection's bytes while the policy keeps only its close (the transport's
+    /// output can be watched until sent, <see cref="TransportOutput"/>), rather than the policy's own send path.
+    /// </summary>
+    public bool WatchesTransportOutput { get; init; } = TransportOutput.Available;
 }

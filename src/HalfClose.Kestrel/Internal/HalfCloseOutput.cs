@@ -27,6 +27,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     private readonly ForwardingWriter _writer;
     private readonly Action _onRead;
     private PipeWriter? _transportOutput;
+    private CancellationToken _transportClosed;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _read;
     private ManualResetValueTaskSourceCore<bool> _loopEnd;
     private Socket? _socket;
@@ -78,7 +79,12 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     public bool HandedOver => _handedOver;
 
     /// <summary>The send path for <paramref name="connection"/>'s socket, from the pool for Kestrel's memory pool; none without a socket.</summary>
-    public static HalfCloseOutput? For(ConnectionContext connection, Socket? socket, ISendPathOwner? owner = null)
+    /// <remarks>
+    /// With <paramref name="watchTransport"/>, and where the transport's output can be watched (<see cref="TransportOutput"/>),
+    /// the transport sends every byte as it would without the policy; only the close stays the policy's: Kestrel's completion
+    /// does not reach the transport, and <see cref="CompleteAsync"/> completes once the transport has sent what it was given.
+    /// </remarks>
+    public static HalfCloseOutput? For(ConnectionContext connection, Socket? socket, ISendPathOwner? owner = null, bool watchTransport = false)
     {
         if (socket is null)
         {
@@ -90,6 +96,16 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         output._socket = socket;
         output._owner = owner;
         output._transportOutput = connection.Transport.Output;
+        output._transportClosed = connection.ConnectionClosed;
+        if (watchTransport && TransportOutput.CanWatch(output._transportOutput))
+        {
+            // No loop, no pipe: the close waits for the transport's send loop instead.
+            output._loopState = Watching;
+            output._watched = true;
+            output._writer.Target = output._transportOutput;
+            output._loopEnded = 1;
+        }
+
         return output;
     }
 
@@ -128,6 +144,14 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             return earlier.Task;
         }
 
+        if (Volatile.Read(ref _loopState) == Watching)
+        {
+            // The transport sends: later bytes go nowhere, FIN follows once it has sent the earlier ones.
+            _writer.Target = new DiscardingWriter();
+            _ = FinOnceSentAsync(request);
+            return request.Task;
+        }
+
         // The loop's next read returns at once, cancelled, with every byte flushed before this call.
         _pipe.Reader.CancelPendingRead();
         if (Volatile.Read(ref _loopEnded) == 1)
@@ -142,10 +166,13 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// <summary>Nothing more will be written: completes once the send loop has sent what is left and stopped.</summary>
     public ValueTask CompleteAsync()
     {
-        if (Volatile.Read(ref _loopState) == PassedThrough)
+        switch (Volatile.Read(ref _loopState))
         {
-            // The transport sends, and closes: Kestrel completed its output through the writer.
-            return default;
+            case PassedThrough:
+                // The transport sends, and closes: Kestrel completed its output through the writer.
+                return default;
+            case Watching:
+                return SentByTransportAsync();
         }
 
         EnsureStarted();
@@ -162,11 +189,19 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             return;
         }
 
-        // Kestrel completed the writer (the close did, if Kestrel had not): both ends done, the pipe can start afresh.
-        _pipe.Writer.Complete();
-        _pipe.Reset();
+        if (!_watched)
+        {
+            // Kestrel completed the writer (the close did, if Kestrel had not): both ends done, the pipe can start afresh.
+            _pipe.Writer.Complete();
+            _pipe.Reset();
+        }
+
         _writer.Target = _pipe.Writer;
         _transportOutput = null;
+        _transportClosed = default;
+        _watched = false;
+        _writerDone = false;
+        _finalFlush = null;
         _loopState = NotStarted;
         _socket = null;
         _owner = null;

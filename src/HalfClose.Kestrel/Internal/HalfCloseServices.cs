@@ -46,6 +46,9 @@ internal static class HalfCloseServices
         var tracksRequests = services.GetService<HalfClosePolicyRegistration>() is not null;
         var watcher = services.GetService<SocketWatcher>() ?? SocketWatcher.Native;
         watcher.Announce(logger);
-        return new HalfCloseContext(source, logger, metrics, services.GetService<TimeProvider>() ?? TimeProvider.System, tracksRequests, watcher);
+        return new HalfCloseContext(source, logger, metrics, services.GetService<TimeProvider>() ?? TimeProvider.System, tracksRequests, watcher)
+        {
+            WatchesTransportOutput = TransportOutput.Available && services.GetService<OwnSendPath>() is null,
+        };
     }
 }

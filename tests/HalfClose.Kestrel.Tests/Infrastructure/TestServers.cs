@@ -177,12 +177,14 @@ public sealed class TestServers : IAsyncDisposable
 
     /// <summary>
     /// In the suite's portable-watch build (<c>PORTABLE_WATCH</c>, the HalfClose.Kestrel.PortableWatchTests project), every
-    /// host under test watches half-open sockets with the portable peek, as on a platform or sandbox without TCP_INFO.
+    /// host under test watches half-open sockets with the portable peek, as on a platform or sandbox without TCP_INFO, and
+    /// sends through the policy's own send path, as on a runtime whose transport output cannot be watched.
     /// </summary>
     public static void ConfigureWatch(IServiceCollection services)
     {
 #if PORTABLE_WATCH
         services.AddSingleton(new HalfClose.Kestrel.Internal.SocketWatcher(HalfClose.Kestrel.Internal.SocketWatch.Peek));
+        services.AddSingleton(new HalfClose.Kestrel.Internal.OwnSendPath());
 #else
         _ = services;
 #endif
