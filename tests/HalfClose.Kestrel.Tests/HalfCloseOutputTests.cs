@@ -145,10 +145,8 @@ public sealed class HalfCloseOutputTests
         var (server, client) = await PairAsync();
         using var _ = server;
         using var __ = client;
-        var connection = Connection(pool);
         var owner = new Owner(takes: false);
-        var output = HalfCloseOutput.For(connection, server, owner, watchTransport: true) ?? throw new InvalidOperationException("No send path.");
-        output.Start();
+        var (connection, output) = Watched(pool, server, owner);
 
         // Kestrel's bytes go to the transport's own output; its completion stops at the send path, which asks the owner.
         await output.Writer.WriteAsync(Pattern(100, seed: 6)).AsTask().WaitAsync(Bound);
@@ -163,12 +161,7 @@ public sealed class HalfCloseOutputTests
         var sent = output.CompleteAsync().AsTask();
         await Task.Delay(50);
         Assert.False(sent.IsCompleted);
-        foreach (var segment in read.Buffer)
-        {
-            await server.SendAsync(segment);
-        }
-
-        connection.ServerOutput.Reader.AdvanceTo(read.Buffer.End);
+        await SendAsTheTransportAsync(connection, server, read);
         await sent.WaitAsync(Bound);
         Assert.False(output.Failed);
         Assert.True(output.SendFin());
@@ -203,9 +196,7 @@ public sealed class HalfCloseOutputTests
         var (server, client) = await PairAsync();
         using var _ = server;
         using var __ = client;
-        var connection = Connection(pool);
-        var output = HalfCloseOutput.For(connection, server, new Owner(takes: false), watchTransport: true) ?? throw new InvalidOperationException("No send path.");
-        output.Start();
+        var (connection, output) = Watched(pool, server, new Owner(takes: false));
         await output.Writer.WriteAsync(Pattern(100, seed: 7)).AsTask().WaitAsync(Bound);
 
         var fin = output.ShutdownSendAsync();
@@ -215,12 +206,7 @@ public sealed class HalfCloseOutputTests
         // The transport's send loop: what it was given before the shutdown, and nothing after it.
         var read = await connection.ServerOutput.Reader.ReadAsync().AsTask().WaitAsync(Bound);
         Assert.Equal(100, read.Buffer.Length);
-        foreach (var segment in read.Buffer)
-        {
-            await server.SendAsync(segment);
-        }
-
-        connection.ServerOutput.Reader.AdvanceTo(read.Buffer.End);
+        await SendAsTheTransportAsync(connection, server, read);
         Assert.True(await fin.WaitAsync(Bound));
         Assert.True(output.FinSent);
         Assert.Equal(Pattern(100, seed: 7), await ReceiveToEndAsync(client, 150).WaitAsync(Bound));
@@ -236,9 +222,7 @@ public sealed class HalfCloseOutputTests
         var (server, client) = await PairAsync();
         using var _ = server;
         using var __ = client;
-        var connection = Connection(pool);
-        var output = HalfCloseOutput.For(connection, server, new Owner(takes: false), watchTransport: true) ?? throw new InvalidOperationException("No send path.");
-        output.Start();
+        var (connection, output) = Watched(pool, server, new Owner(takes: false));
         await output.Writer.WriteAsync(Pattern(100, seed: 9)).AsTask().WaitAsync(Bound);
         output.Writer.Complete();
 
@@ -274,6 +258,26 @@ public sealed class HalfCloseOutputTests
             output.Return();
             return output;
         }
+    }
+
+    /// <summary>A started send path on <paramref name="server"/> whose transport output (a pipe) is watched.</summary>
+    private static (FakeConnection Connection, HalfCloseOutput Output) Watched(PoolOfOwn pool, Socket server, ISendPathOwner owner)
+    {
+        var connection = Connection(pool);
+        var output = HalfCloseOutput.For(connection, server, owner, watchTransport: true) ?? throw new InvalidOperationException("No send path.");
+        output.Start();
+        return (connection, output);
+    }
+
+    /// <summary>What the socket transport's send loop does with what it read: sends it, then consumes it.</summary>
+    private static async Task SendAsTheTransportAsync(FakeConnection connection, Socket server, System.IO.Pipelines.ReadResult read)
+    {
+        foreach (var segment in read.Buffer)
+        {
+            await server.SendAsync(segment);
+        }
+
+        connection.ServerOutput.Reader.AdvanceTo(read.Buffer.End);
     }
 
     private static HalfCloseOutput Create(PoolOfOwn pool, Socket socket) =>

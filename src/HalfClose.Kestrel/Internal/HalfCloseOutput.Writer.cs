@@ -121,6 +121,7 @@ internal sealed partial class HalfCloseOutput
 
     private async ValueTask WaitSentAsync()
     {
+        var (transport, transportClosed) = (_transportOutput!, _transportClosed);
         if (_finalFlush is { } flush)
         {
             try
@@ -134,9 +135,9 @@ internal sealed partial class HalfCloseOutput
             }
         }
 
-        for (var looks = 0; TransportOutput.Unsent(_transportOutput!) != 0; looks++)
+        for (var looks = 0; TransportOutput.Unsent(transport) != 0; looks++)
         {
-            if (_transportClosed.IsCancellationRequested)
+            if (transportClosed.IsCancellationRequested)
             {
                 _failed = true;
                 return;

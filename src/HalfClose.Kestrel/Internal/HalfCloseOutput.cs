@@ -9,9 +9,12 @@ using Microsoft.AspNetCore.Connections.Features;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
-/// The connection's send path, when the policy closes the socket itself: Kestrel writes into this pipe and its loop
-/// sends to the socket. The socket transport completes its output and closes both directions at once, and a middleware
-/// cannot tell when its send loop has emptied; this loop can, so that FIN goes out only after the last response byte.
+/// The connection's send path, when the policy closes the socket itself. The socket transport completes its output and
+/// closes both directions at once, so Kestrel's completion stops here, and FIN must go out only after the last response
+/// byte. Where the transport's output can be watched (<see cref="TransportOutput"/>, this runtime's pipe), the transport
+/// sends every byte as without the policy and the close waits until it has nothing unsent. Elsewhere Kestrel writes into
+/// this pipe and its loop sends to the socket: a middleware cannot tell when the transport's send loop has emptied; this
+/// loop can.
 /// </summary>
 /// <remarks>
 /// Pooled (<see cref="OutputPool"/>): the pipe, its event args and this object serve one connection after another, so a
@@ -183,9 +186,10 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// <summary>The connection is over and the loop has ended: back to the pool for the next connection.</summary>
     public void Return()
     {
-        if (Volatile.Read(ref _loopEnded) != 1)
+        if (Volatile.Read(ref _loopEnded) != 1 || Volatile.Read(ref _finRequest) is { Task.IsCompleted: false })
         {
-            // The loop has not ended (the close did not wait for it): left to the collector rather than reset under a send.
+            // The loop has not ended (the close did not wait for it), or a FIN still waits for the transport's last byte:
+            // left to the collector rather than reset under a send, or handed to the next connection with a FIN to come.
             return;
         }
 
