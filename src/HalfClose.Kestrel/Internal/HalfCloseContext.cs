@@ -27,8 +27,9 @@ internal sealed class HalfCloseContext(
     public bool TracksRequests { get; } = tracksRequests;
 
     /// <summary>
-    /// Whether the socket transport sends a connection's bytes while the policy keeps only its close (the transport's
-    /// output can be watched until sent, <see cref="TransportOutput"/>), rather than the policy's own send path.
+    /// Whether the socket transport may send a connection's bytes while the policy keeps only its close, where the
+    /// transport's output can be watched until sent (<see cref="TransportOutput.CanWatch"/> decides per connection), rather
+    /// than the policy's own send path.
     /// </summary>
-    public bool WatchesTransportOutput { get; init; } = TransportOutput.Available;
+    public bool WatchesTransportOutput { get; init; } = true;
 }

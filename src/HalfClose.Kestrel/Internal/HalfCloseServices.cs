@@ -48,7 +48,7 @@ internal static class HalfCloseServices
         watcher.Announce(logger);
         return new HalfCloseContext(source, logger, metrics, services.GetService<TimeProvider>() ?? TimeProvider.System, tracksRequests, watcher)
         {
-            WatchesTransportOutput = TransportOutput.Available && services.GetService<OwnSendPath>() is null,
+            WatchesTransportOutput = services.GetService<OwnSendPath>() is null,
         };
     }
 }
