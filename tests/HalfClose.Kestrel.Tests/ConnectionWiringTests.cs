@@ -2,6 +2,8 @@ using System.Diagnostics.Metrics;
 using HalfClose.Kestrel.Internal;
 using HalfClose.Kestrel.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Testing;
@@ -29,9 +31,10 @@ public sealed class ConnectionWiringTests : IDisposable
 
     private IMeterFactory Meters => _services.GetRequiredService<IMeterFactory>();
 
-    private HalfCloseConnection Start(ClientFinMode clientFin = ClientFinMode.Serve)
+    private HalfCloseConnection Start(ClientFinMode clientFin = ClientFinMode.Serve, PipelinedRequestsMode pipelined = PipelinedRequestsMode.Serve)
     {
-        var source = new HalfClosePolicySource(null, o => (o.ClientFin, o.HalfOpenTimeout, o.Linger) = (clientFin, Timeout, LingerMode.Off), _log);
+        var source = new HalfClosePolicySource(
+            null, o => (o.ClientFin, o.PipelinedRequests, o.HalfOpenTimeout, o.Linger) = (clientFin, pipelined, Timeout, LingerMode.Off), _log);
         var context = new HalfCloseContext(source, _log, new HalfCloseMetrics(Meters), _time, tracksRequests: false) { SocketState = _ => _socketState };
         var connection = new HalfCloseConnection(_connection, socket: null, context);
         connection.Start();
@@ -182,6 +185,63 @@ public sealed class ConnectionWiringTests : IDisposable
         Assert.Equal([1L, -1L], halfOpen.GetMeasurementSnapshot().Select(m => m.Value));
         Assert.Equal(0.7, Assert.Single(duration.GetMeasurementSnapshot()).Value, precision: 3);
         Assert.True(Logged("ServedAfterFin"));
+    }
+
+    [Fact]
+    public async Task ClientFin_DiscardPipelined_KestrelAskedToCloseBeforeAnyoneLearnsOfTheFin()
+    {
+        // A handler answering on the FIN (its token, or IsClientHalfClosed) must find keep-alive already off in Kestrel.
+        var closeAsked = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        HalfCloseConnection? connection = null;
+        _connection.Features.Set<IConnectionLifetimeNotificationFeature>(new CloseNotifier(() => closeAsked.TrySetResult(connection!.IsClientHalfClosed)));
+        connection = Start(pipelined: PipelinedRequestsMode.Discard);
+        await _connection.ClientInput.Writer.WriteAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        var read = await _connection.Transport.Input.ReadAsync().AsTask().WaitAsync(Bound);
+        _connection.Transport.Input.AdvanceTo(read.Buffer.End);
+
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+
+        Assert.False(await closeAsked.Task.WaitAsync(Bound), "the FIN was visible before Kestrel was asked to close");
+    }
+
+    [Fact]
+    public async Task HalfOpenCounted_ARequestEndingThen_AnsweredAfterTheFin()
+    {
+        // A listener may act on the count at once, on the thread that made it (a test releasing its held handler does).
+        using var requests = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.requests_after_fin");
+        HalfCloseConnection? connection = null;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == Meters && instrument.Name == "halfclose.active_half_open_connections")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            if (value > 0)
+            {
+                connection!.RequestEnded(new DefaultHttpContext());
+            }
+        });
+        listener.Start();
+        connection = Start();
+
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+
+        Assert.Equal(1, Assert.Single(requests.GetMeasurementSnapshot()).Value);
+    }
+
+    private sealed class CloseNotifier(Action requestClose) : IConnectionLifetimeNotificationFeature
+    {
+        public CancellationToken ConnectionClosedRequested { get; set; }
+
+        public void RequestClose() => requestClose();
     }
 
     [Fact]

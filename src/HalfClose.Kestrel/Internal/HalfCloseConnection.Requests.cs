@@ -13,6 +13,13 @@ internal sealed partial class HalfCloseConnection
 {
     private EndpointNotifier? _endpointNotifier;
     private volatile bool _failedAfterFin;
+
+    /// <summary>
+    /// The FIN was decided to be served: set under the lock before the decision is logged or counted, so that a request
+    /// ending once anyone could have seen the count is answered after the FIN. The application learns of the FIN later
+    /// (<see cref="IsClientHalfClosed"/>), once Kestrel has been asked to close where the policy wants it.
+    /// </summary>
+    private volatile bool _finServed;
     private int _closeGate;
     private int _facts;
 
@@ -97,7 +104,7 @@ internal sealed partial class HalfCloseConnection
             && context.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
         var facts = (bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None) | (ClientCloses(context.Request) ? RequestFacts.ClientCloses : RequestFacts.None);
         Volatile.Write(ref _facts, (int)facts);
-        if (!_clientHalfClosed)
+        if (!_finServed)
         {
             return;
         }

@@ -175,6 +175,11 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     /// </summary>
     private Transition Step(ConnectionState from, TimeSpan since, Transition transition, TimeSpan now)
     {
+        if (transition.Has(ConnectionEffects.SignalHalfClosed))
+        {
+            _finServed = true;
+        }
+
         _telemetry.Transitioned(from, now - since, _machine, transition);
         if (_machine.State == ConnectionState.Closed)
         {
