@@ -81,6 +81,22 @@ public sealed class TlsAndHttp2Tests
     }
 
     [Fact]
+    public async Task Http2OverTls_OverlappingStreams_EachKeepsItsOwnEndpoint()
+    {
+        // The policy leaves HTTP/2's requests alone: a stream that starts while another waits must not take its place.
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, tls: true);
+        using var client = Http2Client();
+        var held = client.GetStringAsync(new Uri($"https://127.0.0.1:{servers.TlsPort}/held-endpoint?id=a"));
+        await servers.Probe.Started("a").WaitAsync(Bound);
+
+        using var other = await client.GetAsync(new Uri($"https://127.0.0.1:{servers.TlsPort}/feature")).WaitAsync(Bound);
+        servers.Probe.Release("a");
+
+        Assert.Equal(HttpVersion.Version20, other.Version);
+        Assert.Equal("held-endpoint", await held.WaitAsync(Bound));
+    }
+
+    [Fact]
     public async Task Http1OverTls_FeatureSupported()
     {
         await using var servers = await TestServers.StartAsync(Front.Kestrel, tls: true);

@@ -7,7 +7,9 @@ internal static class HalfCloseRequestTracking
 {
     public static Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.Features.Get<IHalfCloseFeature>() is not HalfCloseConnection connection)
+        // Only HTTP/1.x requests follow one another on their connection; HTTP/2's streams overlap, and the policy leaves
+        // them alone (asked first: it costs less than the feature's lookup).
+        if (!IsHttp1(context.Request.Protocol) || context.Features.Get<IHalfCloseFeature>() is not HalfCloseConnection connection)
         {
             return next(context);
         }
@@ -32,6 +34,8 @@ internal static class HalfCloseRequestTracking
 
         return AwaitAsync(pipeline, context, connection);
     }
+
+    private static bool IsHttp1(string protocol) => HttpProtocol.IsHttp11(protocol) || HttpProtocol.IsHttp10(protocol);
 
     private static async Task AwaitAsync(Task pipeline, HttpContext context, HalfCloseConnection connection)
     {

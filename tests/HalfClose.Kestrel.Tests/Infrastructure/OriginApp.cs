@@ -34,6 +34,15 @@ public static class OriginApp
             return $"held {id} done";
         });
 
+        // The same, answering with the endpoint its request has once released (a request's endpoint is its own, whatever
+        // other requests ran on the connection meanwhile: HTTP/2 streams overlap).
+        app.MapGet("/held-endpoint", async (HttpContext context, string id) =>
+        {
+            using var registration = Watch(context, probe, id);
+            await probe.Released(id).WaitAsync(TimeSpan.FromSeconds(10), context.RequestAborted);
+            return context.GetEndpoint()?.DisplayName ?? "no endpoint";
+        }).WithDisplayName("held-endpoint");
+
         // Never finishes on its own: only an abort ends it.
         app.MapGet("/hang", async (HttpContext context, string id) =>
         {
