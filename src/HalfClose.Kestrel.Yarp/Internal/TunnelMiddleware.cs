@@ -20,7 +20,9 @@ internal static class TunnelMiddleware
             return InvokeLinkedAsync(context, link, next);
         }
 
-        if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
+        // Extended CONNECT is HTTP/2's and HTTP/3's (RFC 8441, RFC 9220): not looked for on HTTP/1.x requests.
+        if (!HttpProtocol.IsHttp11(context.Request.Protocol) && !HttpProtocol.IsHttp10(context.Request.Protocol)
+            && context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
         {
             // The client's stream gets END_STREAM when the destination ends; its request body is still read.
             var link = new TunnelLink(_ => CompleteResponseAsync(context));

@@ -13,6 +13,11 @@ internal sealed class EndpointNotifier(HalfCloseConnection connection) : IEndpoi
     private IEndpointFeature? _inner;
     private Endpoint? _endpoint;
 
+    // The last endpoint routing picked on this connection, and its own client-FIN policy: the next request most often gets
+    // the same endpoint, whose metadata does not change.
+    private Endpoint? _lastEndpoint;
+    private ClientFinMode? _lastClientFin;
+
     public Endpoint? Endpoint
     {
         get => _inner is null ? _endpoint : _inner.Endpoint;
@@ -27,8 +32,24 @@ internal sealed class EndpointNotifier(HalfCloseConnection connection) : IEndpoi
                 _inner.Endpoint = value;
             }
 
-            connection.EndpointSelected(value);
+            connection.EndpointSelected(ClientFinOf(value));
         }
+    }
+
+    private ClientFinMode? ClientFinOf(Endpoint? endpoint)
+    {
+        if (endpoint is null)
+        {
+            return null;
+        }
+
+        if (!ReferenceEquals(endpoint, _lastEndpoint))
+        {
+            _lastClientFin = endpoint.Metadata.GetMetadata<IHalfClosePolicyMetadata>()?.ClientFin;
+            _lastEndpoint = endpoint;
+        }
+
+        return _lastClientFin;
     }
 
     /// <summary>Stands in front of this request's own endpoint feature.</summary>

@@ -23,6 +23,9 @@ internal sealed partial class HalfCloseConnection
     private int _closeGate;
     private int _facts;
 
+    /// <summary>What the request in flight told as it started (<c>MayHaveBody</c>, <c>ClientCloses</c>): its request's thread only.</summary>
+    private RequestFacts _started;
+
     /// <summary>The request in flight's facts, as the request middleware last pushed them (written by the request's thread only).</summary>
     private RequestFacts Facts => (RequestFacts)Volatile.Read(ref _facts);
 
@@ -48,9 +51,11 @@ internal sealed partial class HalfCloseConnection
     public void RequestStarted(HttpContext context)
     {
         var mayHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        var clientCloses = ClientCloses(context.Request);
+        _started = (mayHaveBody ? RequestFacts.MayHaveBody : 0) | (clientCloses ? RequestFacts.ClientCloses : 0);
         Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (mayHaveBody ? RequestFacts.MayHaveBody : 0)));
 
-        if (_output is not null && !mayHaveBody && ClientCloses(context.Request) && _input.HoldsNothingUnread())
+        if (_output is not null && !mayHaveBody && clientCloses && _input.HoldsNothingUnread())
         {
             // The connection's first request (nothing written yet), without a body, its client sends nothing after it, and
             // nothing after it has come: no linger can be called for, so the transport sends and closes as it would without
@@ -76,10 +81,13 @@ internal sealed partial class HalfCloseConnection
         }
     }
 
-    /// <summary>Routing picked the request's endpoint (on the request's thread). Its <c>Abort</c> applies even to a FIN already served.</summary>
-    public void EndpointSelected(Endpoint? endpoint)
+    /// <summary>
+    /// Routing picked the request's endpoint, whose own client-FIN policy is <paramref name="endpointClientFin"/> (on the
+    /// request's thread). Its <c>Abort</c> applies even to a FIN already served.
+    /// </summary>
+    public void EndpointSelected(ClientFinMode? endpointClientFin)
     {
-        if (endpoint?.Metadata.GetMetadata<IHalfClosePolicyMetadata>()?.ClientFin is not { } clientFin)
+        if (endpointClientFin is not { } clientFin)
         {
             return;
         }
@@ -99,11 +107,11 @@ internal sealed partial class HalfCloseConnection
     /// <summary>The request's pipeline has finished (on the request's thread); counted when it was answered after the FIN.</summary>
     public void RequestEnded(HttpContext context)
     {
-        // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it.
-        var bodyUnread = context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true }
-            && context.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
-        var facts = (bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None) | (ClientCloses(context.Request) ? RequestFacts.ClientCloses : RequestFacts.None);
-        Volatile.Write(ref _facts, (int)facts);
+        // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it. (A
+        // request's headers, and so whether it can have a body and whether its client closes, are as they were at its start.)
+        var started = _started;
+        var bodyUnread = started.Has(RequestFacts.MayHaveBody) && context.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
+        Volatile.Write(ref _facts, (int)((bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None) | (started & RequestFacts.ClientCloses)));
         if (!_finServed)
         {
             return;

@@ -17,6 +17,12 @@ internal sealed record LoadOptions
     /// <summary>At most this many requests per host per round, whatever the time left.</summary>
     public int MaxRequests { get; init; } = 1_000_000;
 
+    /// <summary>
+    /// Host processes of each kind; the rounds take them in turn (round r the set r mod N), so that the ratios and their
+    /// intervals take in how much one process differs from another of the same build, not only one round from the next.
+    /// </summary>
+    public int Processes { get; init; } = 3;
+
     public bool ServerGc { get; init; } = true;
 
     public HaProxyMode HaProxy { get; init; } = HaProxyMode.Auto;
@@ -24,7 +30,7 @@ internal sealed record LoadOptions
     public IReadOnlyList<Workload> Workloads { get; init; } = Enum.GetValues<Workload>();
 
     public const string Usage =
-        "load [--seconds=0.5] [--rounds=40] [--warmup=2] [--connections=16] [--max-requests=1000000] " +
+        "load [--seconds=0.5] [--rounds=40] [--warmup=2] [--connections=16] [--max-requests=1000000] [--processes=3] " +
         "[--gc=server|workstation] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close]";
 
     public static LoadOptions Parse(IEnumerable<string> args)
@@ -40,6 +46,7 @@ internal sealed record LoadOptions
                 "--warmup" => options with { Warmup = TimeSpan.FromSeconds(Positive(value, max: 60)) },
                 "--connections" => options with { Connections = (int)Positive(value, max: 1000) },
                 "--max-requests" => options with { MaxRequests = (int)Positive(value, max: 100_000_000) },
+                "--processes" => options with { Processes = Whole(value, max: 8) },
                 "--gc" => options with { ServerGc = value switch { "server" => true, "workstation" => false, _ => throw Bad(arg) } },
                 "--haproxy" => options with { HaProxy = Enum.TryParse<HaProxyMode>(value, ignoreCase: true, out var mode) ? mode : throw Bad(arg) },
                 "--workloads" => options with { Workloads = [.. value.Split(',').Select(Load.Workloads.Parse)] },
@@ -54,6 +61,11 @@ internal sealed record LoadOptions
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number > 0 && number <= max
             ? number
             : throw new ArgumentException($"'{value}' is not a number in (0, {max}].");
+
+    private static int Whole(string value, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= 1 && number <= max
+            ? number
+            : throw new ArgumentException($"'{value}' is not a whole number in [1, {max}].");
 
     private static ArgumentException Bad(string arg) => new($"Unknown option '{arg}'. Usage: {Usage}");
 }

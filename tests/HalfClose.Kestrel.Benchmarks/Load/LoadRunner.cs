@@ -22,20 +22,31 @@ internal static class LoadRunner
 
         var haProxy = await WantHaProxyAsync(options.HaProxy);
         var hosts = new List<HostProcess>();
+        var sets = new List<List<HostProcess>>();
         HostProcess? origin = null;
         try
         {
             origin = await HostProcess.StartDotnetAsync(HostKind.Kestrel, originUrl: null, options.ServerGc);
-            foreach (var kind in Compared)
+            for (var i = 0; i < options.Processes; i++)
             {
-                hosts.Add(await HostProcess.StartDotnetAsync(kind, HostKinds.IsYarp(kind) ? origin.Url : null, options.ServerGc));
+                var set = new List<HostProcess>();
+                foreach (var kind in Compared)
+                {
+                    set.Add(await HostProcess.StartDotnetAsync(kind, HostKinds.IsYarp(kind) ? origin.Url : null, options.ServerGc));
+                }
+
+                hosts.AddRange(set);
+                sets.Add(set);
             }
 
             if (haProxy)
             {
                 try
                 {
-                    hosts.Add(await HaProxy.StartAsync(origin.Port));
+                    // One HAProxy, in every set: it is only a reference figure, not one side of a pair.
+                    var proxy = await HaProxy.StartAsync(origin.Port);
+                    hosts.Add(proxy);
+                    sets.ForEach(set => set.Add(proxy));
                 }
                 catch (InvalidOperationException ex)
                 {
@@ -43,9 +54,9 @@ internal static class LoadRunner
                 }
             }
 
-            ReportTable.PrintPlan(options, hosts, origin, Slots(options, hosts).Count);
+            ReportTable.PrintPlan(options, sets, origin, Slots(options, sets[0]).Count, WarmupSlots(options, sets).Count);
             var machine = new MachineLoad();
-            var measurements = await DriveAsync(options, hosts, origin, machine, interrupted.Token);
+            var measurements = await DriveAsync(options, sets, origin, machine, interrupted.Token);
             ReportTable.Print([.. measurements.Where(m => m.Rounds.Count > 0)], origin, machine);
             return interrupted.IsCancellationRequested ? 130 : 0;
         }
@@ -70,31 +81,34 @@ internal static class LoadRunner
     }
 
     private static async Task<List<Measurement>> DriveAsync(
-        LoadOptions options, List<HostProcess> hosts, HostProcess origin, MachineLoad machine, CancellationToken interrupted)
+        LoadOptions options, List<List<HostProcess>> sets, HostProcess origin, MachineLoad machine, CancellationToken interrupted)
     {
-        // Every round drives every workload: a pair is compared within a round, and so is yarp+policy's half-close
-        // with yarp's conn-per-request.
-        var slots = Slots(options, hosts);
-        var results = slots.ToDictionary(s => (s.Host.Kind, s.Workload), s => new Measurement(s.Host.Kind, s.Workload));
+        // Every round drives every workload on one set of host processes, the sets in turn: a pair is compared within a
+        // round, and so is yarp+policy's half-close with yarp's conn-per-request.
+        var setSlots = sets.Select(set => Slots(options, set)).ToList();
+        var results = setSlots[0].ToDictionary(s => (s.Host.Kind, s.Workload), s => new Measurement(s.Host.Kind, s.Workload));
         var warmup = new LoadClient(options.Connections, options.Warmup, options.MaxRequests);
         var client = new LoadClient(options.Connections, options.Round, options.MaxRequests);
         var leadIn = new LoadClient(options.Connections, options.Round / 4, options.MaxRequests);
-        foreach (var (host, workload) in slots.TakeWhile(_ => !interrupted.IsCancellationRequested))
+        foreach (var (host, workload) in WarmupSlots(options, sets).TakeWhile(_ => !interrupted.IsCancellationRequested))
         {
             await warmup.RunAsync(workload, host.Port);
         }
 
         for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
         {
-            // A B then B A: the host that goes second meets what the first left behind (a conn-per-request slot leaves
-            // tens of thousands of ports in TIME-WAIT); alternating cancels that out.
-            var order = (round % 2 == 1 ? slots : Enumerable.Reverse(slots)).ToList();
+            // A B then B A on each set's next turn: the host that goes second meets what the first left behind (a
+            // conn-per-request slot leaves tens of thousands of ports in TIME-WAIT); alternating cancels that out.
+            var (set, turn) = ((round - 1) % sets.Count, (round - 1) / sets.Count);
+            var slots = setSlots[set];
+            var order = (turn % 2 == 0 ? slots : Enumerable.Reverse(slots)).ToList();
             for (var i = 0; i < order.Count && !interrupted.IsCancellationRequested; i++)
             {
                 var (host, workload) = order[i];
                 if (i == 0 || order[i - 1].Workload != workload)
                 {
-                    Console.Write($"{(i == 0 ? "" : Environment.NewLine)}round {round}/{options.Rounds} {Workloads.Name(workload),-16}:");
+                    var label = sets.Count > 1 ? $" #{set + 1}" : "";
+                    Console.Write($"{(i == 0 ? "" : Environment.NewLine)}round {round}/{options.Rounds}{label} {Workloads.Name(workload),-16}:");
 
                     // Not measured: the workload's second host for a quarter round, so that its first host, like every
                     // other, follows another host under the same workload (not itself, nor another workload).
@@ -113,7 +127,7 @@ internal static class LoadRunner
             Console.WriteLine();
         }
 
-        return [.. slots.Select(s => results[(s.Host.Kind, s.Workload)])];
+        return [.. setSlots[0].Select(s => results[(s.Host.Kind, s.Workload)])];
     }
 
     /// <summary>One host under one workload for one round, with the CPU time it (and the origin behind it) used meanwhile.</summary>
@@ -144,6 +158,10 @@ internal static class LoadRunner
     /// <summary>Every host under every workload it takes, workload by workload, each in the order of <paramref name="hosts"/>.</summary>
     private static List<(HostProcess Host, Workload Workload)> Slots(LoadOptions options, List<HostProcess> hosts) =>
         [.. options.Workloads.SelectMany(w => hosts.Where(h => Drives(h.Kind, w)).Select(h => (h, w)))];
+
+    /// <summary>Every host process under every workload it takes, once (HAProxy is in every set).</summary>
+    private static List<(HostProcess Host, Workload Workload)> WarmupSlots(LoadOptions options, List<List<HostProcess>> sets) =>
+        [.. sets.SelectMany(set => Slots(options, set)).Distinct()];
 
     /// <summary>HAProxy takes the half-closing clients only, the A/A twin the two workloads whose CPU is compared.</summary>
     private static bool Drives(HostKind host, Workload workload) => host switch

@@ -7,19 +7,23 @@ internal static class ReportTable
 {
     private const double MiB = 1024 * 1024;
 
-    public static void PrintPlan(LoadOptions options, IEnumerable<HostProcess> hosts, HostProcess origin, int slots)
+    public static void PrintPlan(LoadOptions options, IReadOnlyList<IReadOnlyList<HostProcess>> sets, HostProcess origin, int slots, int warmups)
     {
-        var list = hosts.ToList();
-        // With an unmeasured quarter round as each workload's lead-in.
-        var total = (slots * (options.Warmup + (options.Round * options.Rounds))) + (options.Workloads.Count * options.Round / 4 * options.Rounds);
+        // With an unmeasured quarter round as each workload's lead-in; every host process is warmed up under its workloads.
+        var total = (warmups * options.Warmup) + (slots * options.Round * options.Rounds) + (options.Workloads.Count * options.Round / 4 * options.Rounds);
         Console.WriteLine($"Load run on 127.0.0.1: {options.Connections} connections, {options.Rounds} rounds of {options.Round.TotalSeconds:0.#} s " +
-            $"per host and workload after {options.Warmup.TotalSeconds:0.#} s of warm-up; {(options.ServerGc ? "server" : "workstation")} GC in the .NET hosts; " +
-            $"{slots} hosts x workloads; about {total.TotalSeconds:0} s.");
+            $"per host and workload after {options.Warmup.TotalSeconds:0.#} s of warm-up; {sets.Count} host process(es) of each kind, " +
+            $"taken in turn by the rounds; {(options.ServerGc ? "server" : "workstation")} GC in the .NET hosts; {slots} hosts x workloads; about {total.TotalSeconds:0} s.");
         Console.WriteLine($"CPU time: {ProcCpu.Source}.");
         Console.WriteLine($"  origin (plain Kestrel, behind the proxies): port {origin.Port}, pid {origin.Pid}");
-        foreach (var host in list)
+        for (var i = 0; i < sets.Count; i++)
         {
-            Console.WriteLine($"  {host.Name,-15} port {host.Port}, pid {host.Pid}, resident after start {ProcMemory.ResidentBytes(host.Pid) / MiB:0.0} MiB");
+            // HAProxy, the same process in every set, once.
+            foreach (var host in sets[i].Where(h => h.Kind != HostKind.HaProxy || i == 0))
+            {
+                var name = sets.Count > 1 && host.Kind != HostKind.HaProxy ? $"{host.Name} #{i + 1}" : host.Name;
+                Console.WriteLine($"  {name,-18} port {host.Port}, pid {host.Pid}, resident after start {ProcMemory.ResidentBytes(host.Pid) / MiB:0.0} MiB");
+            }
         }
 
         Console.WriteLine();
