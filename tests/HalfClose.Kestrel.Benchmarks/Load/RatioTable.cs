@@ -25,7 +25,7 @@ internal static class RatioTable
             .ToList();
 
         Console.WriteLine();
-        Console.WriteLine("Ratios A / B, paired by round (A and B driven one right after the other: A B in odd rounds, B A in even ones).");
+        Console.WriteLine("Ratios A / B, paired by round (A and B of one set of processes driven one right after the other: A B, then B A on the set's next turn).");
         Console.WriteLine("cpu/req: CPU time per request, below 1 is cheaper; req/s: above 1 is faster. The A/A pair (the same server twice)");
         Console.WriteLine("  is the noise floor. median: of the per-round ratios. gmean [95% CI]: the geometric mean of the per-round ratios and");
         Console.WriteLine("  a Student t-interval (n-1 df) of the mean per-round log ratio, taken back to ratios; ±: its half-width.");
