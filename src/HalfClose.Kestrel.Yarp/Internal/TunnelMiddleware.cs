@@ -21,7 +21,8 @@ internal static class TunnelMiddleware
         }
 
         // Extended CONNECT is HTTP/2's and HTTP/3's (RFC 8441, RFC 9220): not looked for on HTTP/1.x requests.
-        if (!HttpProtocol.IsHttp11(context.Request.Protocol) && !HttpProtocol.IsHttp10(context.Request.Protocol)
+        var protocol = context.Request.Protocol;
+        if (!HttpProtocol.IsHttp11(protocol) && !HttpProtocol.IsHttp10(protocol)
             && context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
         {
             // The client's stream gets END_STREAM when the destination ends; its request body is still read.

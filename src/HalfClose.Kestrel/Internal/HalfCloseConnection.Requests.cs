@@ -53,7 +53,7 @@ internal sealed partial class HalfCloseConnection
         var mayHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         var clientCloses = ClientCloses(context.Request);
         _started = (mayHaveBody ? RequestFacts.MayHaveBody : 0) | (clientCloses ? RequestFacts.ClientCloses : 0);
-        Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (mayHaveBody ? RequestFacts.MayHaveBody : 0)));
+        Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (_started & RequestFacts.MayHaveBody)));
 
         if (_output is not null && !mayHaveBody && clientCloses && _input.HoldsNothingUnread())
         {
