@@ -3,8 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using HalfClose.Kestrel.Tests.Infrastructure;
+using Yarp.ReverseProxy.Configuration;
 
 namespace HalfClose.Kestrel.Tests;
 
@@ -233,6 +235,68 @@ public sealed class RoutePolicyTests
             client.HalfClose();
             return await client.ReadToEndAsync();
         }
+    }
+
+    [Fact]
+    public async Task YarpConfigReload_RouteGainsAbort_NextRequestsFinAborts()
+    {
+        // The proxy's first request finds no endpoint with a policy of its own (no request then waits on its endpoint);
+        // a reload gives the route Abort. The next request's FIN must meet it: the endpoints are read again once changed.
+        var originStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var originAborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var originBuilder = WebApplication.CreateSlimBuilder();
+        originBuilder.Configuration.Sources.Clear();
+        originBuilder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
+        originBuilder.Logging.ClearProviders();
+        await using var origin = originBuilder.Build();
+        origin.MapGet("/fast", () => "fast");
+        origin.MapGet("/slow", async (HttpContext context) =>
+        {
+            using var registration = context.RequestAborted.Register(() => originAborted.TrySetResult());
+            originStarted.TrySetResult();
+            await Task.Delay(5000, context.RequestAborted);
+            return "served";
+        });
+        await origin.StartAsync();
+
+        var cluster = new ClusterConfig
+        {
+            ClusterId = "origin",
+            Destinations = new Dictionary<string, DestinationConfig> { ["origin"] = new() { Address = origin.Urls.First() } },
+        };
+        RouteConfig Route(IReadOnlyDictionary<string, string>? metadata) =>
+            new() { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" }, Metadata = metadata };
+        var config = new InMemoryConfigProvider([Route(null)], [cluster]);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:0" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseHalfClosePolicy();
+        builder.Services.AddSingleton<IProxyConfigProvider>(config);
+        builder.Services.AddReverseProxy().AddHalfClosePolicy();
+        await using var proxy = builder.Build();
+        proxy.MapReverseProxy().WithHalfClosePolicyFromRouteMetadata();
+        await proxy.StartAsync();
+        var port = TestServers.PortOf(proxy.Urls.First());
+
+        await using (var first = await RawHttpClient.ConnectAsync(port))
+        {
+            await first.SendAsync(HttpText.Get("/fast", "Connection: close\r\n"));
+            var answered = await first.ReadToEndAsync();
+            Assert.Equal([200], answered.StatusCodes);
+        }
+
+        config.Update([Route(new Dictionary<string, string> { ["HalfClose.ClientFin"] = "Abort" })], [cluster]);
+
+        await using var client = await RawHttpClient.ConnectAsync(port);
+        await client.SendAsync(Get("/slow"));
+        await originStarted.Task.WaitAsync(Bound);
+        client.HalfClose();
+        var result = await client.ReadToEndAsync();
+
+        Assert.Empty(result.Bytes);
+        await originAborted.Task.WaitAsync(Bound);
     }
 
     [Fact]

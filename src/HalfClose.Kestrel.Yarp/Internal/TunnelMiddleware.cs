@@ -12,7 +12,8 @@ internal static class TunnelMiddleware
 {
     public static Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
+        // The indexer rather than Get<T>, a generic virtual call resolved on every request.
+        if (context.Features[typeof(IHttpUpgradeFeature)] is IHttpUpgradeFeature { IsUpgradableRequest: true } upgrade)
         {
             // The client's connection gets a TCP FIN when the destination ends, if the policy can send one.
             var link = new TunnelLink(context.Features.Get<IHalfCloseFeature>() is { IsSupported: true } halfClose ? halfClose.ShutdownSendAsync : null);

@@ -52,7 +52,7 @@ internal readonly record struct ConnectionTags(string? ServerAddress, int Server
         try
         {
 #pragma warning disable SYSLIB0039, CA5397 // Older protocols are named as Kestrel names them, not negotiated here.
-            return connection.Features.Get<ITlsHandshakeFeature>()?.Protocol switch
+            return connection.Features.Find<ITlsHandshakeFeature>()?.Protocol switch
             {
                 SslProtocols.Tls => "1.0",
                 SslProtocols.Tls11 => "1.1",

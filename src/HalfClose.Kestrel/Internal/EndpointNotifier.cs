@@ -55,8 +55,8 @@ internal sealed class EndpointNotifier(HalfCloseConnection connection) : IEndpoi
     /// <summary>Stands in front of this request's own endpoint feature.</summary>
     public void Attach(IFeatureCollection features)
     {
-        _inner = features.Get<IEndpointFeature>();
+        _inner = features.Find<IEndpointFeature>();
         _endpoint = null;
-        features.Set<IEndpointFeature>(this);
+        features.Put<IEndpointFeature>(this);
     }
 }

@@ -33,7 +33,7 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     public async ValueTask<bool> ShutdownSendAsync(CancellationToken cancellationToken = default)
     {
         // A TCP FIN under TLS without close_notify reads as a truncation; without request tracking, the caller vouches for the upgrade.
-        if (_output is null || _connection.Features.Get<ITlsConnectionFeature>() is not null
+        if (_output is null || _connection.Features.Find<ITlsConnectionFeature>() is not null
             || (_shared.TracksRequests && !Facts.Has(RequestFacts.Upgraded)))
         {
             return false;
@@ -68,7 +68,7 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
     {
         try
         {
-            return _connection.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual("h2"u8);
+            return _connection.Features.Find<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual("h2"u8);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
         {

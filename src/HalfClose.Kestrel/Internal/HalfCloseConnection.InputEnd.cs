@@ -19,7 +19,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
                 if (end == InputEnd.ClientFin)
                 {
                     var facts = Facts;
-                    var isTls = _connection.Features.Get<ITlsConnectionFeature>() is not null;
+                    var isTls = _connection.Features.Find<ITlsConnectionFeature>() is not null;
                     _telemetry.ClientFin(PhaseOf(facts, remainder, readerWasWaiting, isTls));
                     action = _machine.Policy.OnClientFin(isTls, IsMultiplexed(), facts.EndpointClientFin());
                 }
@@ -63,7 +63,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         // Below TLS the reader is the TLS layer: its reads tell nothing of Kestrel's requests. Asked while Kestrel waits for
         // its first request, still in records the TLS layer has not decrypted, the close would drop the connection
         // unanswered; there only a request that has begun (the request middleware) opens the gate.
-        if (!_belowTls || _connection.Features.Get<ITlsConnectionFeature>() is null)
+        if (!_belowTls || _connection.Features.Find<ITlsConnectionFeature>() is null)
         {
             OpenCloseGate(CloseGate.ReadBegun);
         }
@@ -79,7 +79,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         var before = (CloseGate)Interlocked.Or(ref _closeGate, (int)part);
         if (before != CloseGate.Open && (before | part) == CloseGate.Open)
         {
-            _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+            _connection.Features.Find<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
     }
 

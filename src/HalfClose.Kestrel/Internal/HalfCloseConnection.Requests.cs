@@ -47,10 +47,13 @@ internal sealed partial class HalfCloseConnection
         }
     }
 
-    /// <summary>A request starts (the request middleware, on the request's thread).</summary>
-    public void RequestStarted(HttpContext context)
+    /// <summary>
+    /// A request starts (the request middleware, on the request's thread). With <paramref name="endpointMayDecide"/> (some
+    /// endpoint has its own policy), the connection hears which endpoint routing picks.
+    /// </summary>
+    public void RequestStarted(HttpContext context, bool endpointMayDecide = true)
     {
-        var mayHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        var mayHaveBody = context.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         var clientCloses = ClientCloses(context.Request);
         _started = (mayHaveBody ? RequestFacts.MayHaveBody : 0) | (clientCloses ? RequestFacts.ClientCloses : 0);
         Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (_started & RequestFacts.MayHaveBody)));
@@ -65,19 +68,22 @@ internal sealed partial class HalfCloseConnection
         }
 
         // Routing tells which endpoint the request gets, and so whether its own policy decides the FIN.
-        (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
+        if (endpointMayDecide)
+        {
+            (_endpointNotifier ??= new EndpointNotifier(this)).Attach(context.Features);
+        }
 
         // Kestrel has begun a request (below TLS, the first sign of it that is sure). Wanted before, the close is asked now;
         // asked already as Kestrel began reading this request, before it set the request's keep-alive, it is asked again:
         // this one, the request in flight, is its last.
         if (((CloseGate)Interlocked.Or(ref _closeGate, (int)CloseGate.ReadBegun) | CloseGate.ReadBegun) == CloseGate.Open)
         {
-            _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+            _connection.Features.Find<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
 
-        if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
+        if (context.Features.Find<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
         {
-            context.Features.Set<IHttpUpgradeFeature>(new UpgradeNotifier(upgrade, this));
+            context.Features.Put<IHttpUpgradeFeature>(new UpgradeNotifier(upgrade, this));
         }
     }
 
@@ -110,7 +116,7 @@ internal sealed partial class HalfCloseConnection
         // Kestrel may still read the rest after this; if the connection ends instead, the client may still be sending it. (A
         // request's headers, and so whether it can have a body and whether its client closes, are as they were at its start.)
         var started = _started;
-        var bodyUnread = started.Has(RequestFacts.MayHaveBody) && context.Features.Get<IHttpRequestTrailersFeature>() is { Available: false };
+        var bodyUnread = started.Has(RequestFacts.MayHaveBody) && context.Features.Find<IHttpRequestTrailersFeature>() is { Available: false };
         Volatile.Write(ref _facts, (int)((bodyUnread ? RequestFacts.BodyUnread : RequestFacts.None) | (started & RequestFacts.ClientCloses)));
         if (!_finServed)
         {

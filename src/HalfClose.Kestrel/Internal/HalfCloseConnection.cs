@@ -46,7 +46,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         _transport = connection.Transport;
 
         // The send path is taken over only on the socket's own transport, and only to linger: above TLS the bytes are not the socket's.
-        _belowTls = connection.Features.Get<ITlsConnectionFeature>() is null;
+        _belowTls = connection.Features.Find<ITlsConnectionFeature>() is null;
         _output = policy.Linger != LingerMode.Off && _belowTls ? HalfCloseOutput.For(connection, socket, this, shared.WatchesTransportOutput) : null;
         _input = new HalfCloseInput(_transport.Input, this, keepInnerOpen: _output is not null, readAhead: !_belowTls);
     }
@@ -65,7 +65,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         _connection.ConnectionClosed = _closed.Token;
         _connection.Transport = this;
         _output?.Start();
-        _connection.Features.Set<IHalfCloseFeature>(this);
+        _connection.Features.Put<IHalfCloseFeature>(this);
         _transportRegistration = _transportClosed.UnsafeRegister(static state => ((HalfCloseConnection)state!).OnTransportClosed(), this);
     }
 
@@ -88,7 +88,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         // Kestrel's kestrel.connection.duration tells the client FIN's outcome too (recorded once this middleware returns).
         if (_telemetry.Outcome is { } outcome)
         {
-            _connection.Features.Get<IConnectionMetricsTagsFeature>()?.Tags.Add(HalfCloseMetrics.OutcomeTag(outcome));
+            _connection.Features.Find<IConnectionMetricsTagsFeature>()?.Tags.Add(HalfCloseMetrics.OutcomeTag(outcome));
         }
 
         _transportRegistration.Dispose();

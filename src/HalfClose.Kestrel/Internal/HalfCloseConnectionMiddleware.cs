@@ -19,7 +19,7 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
     {
         // The connection is already under a policy (an outer middleware's): it is this endpoint's, resolved when it bound,
         // unless the two could not be told apart then.
-        if (connection.Features.Get<IHalfCloseFeature>() is HalfCloseConnection outer)
+        if (connection.Features.Find<IHalfCloseFeature>() is HalfCloseConnection outer)
         {
             if (outer.Context != shared)
             {
@@ -29,7 +29,7 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
             return next(connection);
         }
 
-        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        var socket = connection.Features.Find<IConnectionSocketFeature>()?.Socket;
         if (!http1Possible || !SocketWatcher.CanWatch(socket))
         {
             if (http1Possible && Interlocked.Exchange(ref _toldNotApplicable, 1) == 0)
@@ -37,7 +37,7 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
                 HalfCloseLog.NotApplicable(shared.Logger, connection.LocalEndPoint?.ToString() ?? "?", socket?.ProtocolType.ToString() ?? "no socket");
             }
 
-            connection.Features.Set<IHalfCloseFeature>(UnsupportedHalfCloseFeature.Instance);
+            connection.Features.Put<IHalfCloseFeature>(UnsupportedHalfCloseFeature.Instance);
             return next(connection);
         }
 

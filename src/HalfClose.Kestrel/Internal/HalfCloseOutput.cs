@@ -94,7 +94,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             return null;
         }
 
-        var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
+        var pool = connection.Features.Find<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
         var output = OutputPool.Rent(pool) ?? new HalfCloseOutput(pool);
         output._socket = socket;
         output._owner = owner;

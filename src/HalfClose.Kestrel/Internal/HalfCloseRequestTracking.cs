@@ -3,18 +3,18 @@ using Microsoft.AspNetCore.Http;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>The request middleware: tells the connection when a request starts and ends (phases, requests after FIN).</summary>
-internal static class HalfCloseRequestTracking
+internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints)
 {
-    public static Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         // Only HTTP/1.x requests follow one another on their connection; HTTP/2's streams overlap, and the policy leaves
         // them alone (asked first: it costs less than the feature's lookup).
-        if (!IsHttp1(context.Request.Protocol) || context.Features.Get<IHalfCloseFeature>() is not HalfCloseConnection connection)
+        if (!IsHttp1(context.Request.Protocol) || context.Features.Find<IHalfCloseFeature>() is not HalfCloseConnection connection)
         {
             return next(context);
         }
 
-        connection.RequestStarted(context);
+        connection.RequestStarted(context, endpoints.AnyEndpointDecides);
         Task pipeline;
         try
         {

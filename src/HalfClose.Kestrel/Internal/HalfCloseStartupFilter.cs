@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HalfClose.Kestrel.Internal;
 
@@ -8,7 +10,8 @@ internal sealed class HalfCloseStartupFilter : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
-        app.Use(HalfCloseRequestTracking.InvokeAsync);
+        var tracking = new HalfCloseRequestTracking(new EndpointPolicies(app.ApplicationServices.GetService<EndpointDataSource>()));
+        app.Use(tracking.InvokeAsync);
         next(app);
     };
 }

@@ -12,7 +12,7 @@ internal sealed class HalfCloseListener(IConnectionListener inner, HalfCloseCont
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
         var connection = await inner.AcceptAsync(cancellationToken).ConfigureAwait(false);
-        if (connection?.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket || !SocketWatcher.CanWatch(socket))
+        if (connection?.Features.Find<IConnectionSocketFeature>()?.Socket is not { } socket || !SocketWatcher.CanWatch(socket))
         {
             return connection;
         }
