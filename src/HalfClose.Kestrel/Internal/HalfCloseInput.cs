@@ -24,10 +24,8 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private const int ReadingAhead = 3;
     private const int Done = 4;
 
-    // A pending read completes through this source: no state machine, no allocation (one read is outstanding at a time).
+    // A read that joined the probe's read-ahead completes through this source (one read is outstanding at a time).
     private ManualResetValueTaskSourceCore<ReadResult> _pendingRead;
-    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _innerRead;
-    private Action? _onInnerRead;
     private HiddenEnd _hiddenEnd;
     private bool _readBefore;
     private bool _unconsumed;
@@ -74,10 +72,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
             throw;
         }
 
-        _pendingRead.Reset();
-        _innerRead = read.ConfigureAwait(false).GetAwaiter();
-        _innerRead.UnsafeOnCompleted(_onInnerRead ??= OnInnerRead);
-        return new ValueTask<ReadResult>(this, _pendingRead.Version);
+        return AwaitInnerAsync(read);
     }
 
     ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _pendingRead.GetResult(token);
@@ -171,23 +166,26 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
         }
     }
 
-    private void OnInnerRead()
+    /// <summary>
+    /// A read the transport completes later. An async method, pooled: the transport's pipe queues its state machine to the
+    /// thread pool as it is, as it would queue the application's own, where a callback would be wrapped in a work item
+    /// allocated per read; the application's continuation then runs on inline, with no hop of its own.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> AwaitInnerAsync(ValueTask<ReadResult> read)
     {
         ReadResult result;
         try
         {
-            result = Reveal(_innerRead.GetResult(), readerWasWaiting: true);
+            result = await read.ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            _innerRead = default;
             Failed(ex);
-            _pendingRead.SetException(ex);
-            return;
+            throw;
         }
 
-        _innerRead = default;
-        _pendingRead.SetResult(result);
+        return Reveal(result, readerWasWaiting: true);
     }
 
     /// <summary>A read failed: no <c>AdvanceTo</c> follows it. The transport's error is how the input ended.</summary>

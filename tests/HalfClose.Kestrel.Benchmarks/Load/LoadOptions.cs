@@ -23,6 +23,13 @@ internal sealed record LoadOptions
     /// </summary>
     public int Processes { get; init; } = 3;
 
+    /// <summary>
+    /// Whether the two sides of each pair are driven at the same time (<c>--drive=together</c>, the default), so that what
+    /// slows the machine down meanwhile (other processes, another tenant's use of the cores) slows both alike; else one
+    /// right after the other (<c>--drive=turns</c>).
+    /// </summary>
+    public bool Together { get; init; } = true;
+
     public bool ServerGc { get; init; } = true;
 
     public HaProxyMode HaProxy { get; init; } = HaProxyMode.Auto;
@@ -31,7 +38,7 @@ internal sealed record LoadOptions
 
     public const string Usage =
         "load [--seconds=0.5] [--rounds=40] [--warmup=2] [--connections=16] [--max-requests=1000000] [--processes=3] " +
-        "[--gc=server|workstation] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close]";
+        "[--drive=together|turns] [--gc=server|workstation] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close]";
 
     public static LoadOptions Parse(IEnumerable<string> args)
     {
@@ -47,6 +54,7 @@ internal sealed record LoadOptions
                 "--connections" => options with { Connections = (int)Positive(value, max: 1000) },
                 "--max-requests" => options with { MaxRequests = (int)Positive(value, max: 100_000_000) },
                 "--processes" => options with { Processes = Whole(value, max: 8) },
+                "--drive" => options with { Together = value switch { "together" => true, "turns" => false, _ => throw Bad(arg) } },
                 "--gc" => options with { ServerGc = value switch { "server" => true, "workstation" => false, _ => throw Bad(arg) } },
                 "--haproxy" => options with { HaProxy = Enum.TryParse<HaProxyMode>(value, ignoreCase: true, out var mode) ? mode : throw Bad(arg) },
                 "--workloads" => options with { Workloads = [.. value.Split(',').Select(Load.Workloads.Parse)] },

@@ -4,8 +4,8 @@ namespace HalfClose.Kestrel.Benchmarks.Load;
 
 /// <summary>
 /// The end-to-end load run: starts the hosts as child processes on 127.0.0.1, warms every host up under every workload,
-/// then drives them in turn, each pair side by side (A B, then B A in the next round), for a number of short rounds;
-/// prints the tables.
+/// then, for a number of short rounds, drives the two sides of each pair at the same time (or, with <c>--drive=turns</c>,
+/// one right after the other: A B, then B A in the next round); prints the tables.
 /// </summary>
 internal static class LoadRunner
 {
@@ -54,10 +54,13 @@ internal static class LoadRunner
                 }
             }
 
-            ReportTable.PrintPlan(options, sets, origin, Slots(options, sets[0]).Count, WarmupSlots(options, sets).Count);
+            var perRound = options.Together ? Groups(options, sets[0]).Count : Slots(options, sets[0]).Count;
+            ReportTable.PrintPlan(options, sets, origin, perRound, WarmupSlots(options, sets).Count);
             var machine = new MachineLoad();
-            var measurements = await DriveAsync(options, sets, origin, machine, interrupted.Token);
-            ReportTable.Print([.. measurements.Where(m => m.Rounds.Count > 0)], origin, machine);
+            var (measurements, reference) = options.Together
+                ? await DriveTogetherAsync(options, sets, origin, machine, interrupted.Token)
+                : (await DriveAsync(options, sets, origin, machine, interrupted.Token), null);
+            ReportTable.Print([.. measurements.Where(m => m.Rounds.Count > 0)], origin, machine, options.Together, reference);
             return interrupted.IsCancellationRequested ? 130 : 0;
         }
         finally
@@ -129,6 +132,124 @@ internal static class LoadRunner
 
         return [.. setSlots[0].Select(s => results[(s.Host.Kind, s.Workload)])];
     }
+
+    /// <summary>
+    /// Every round drives one set of host processes, group by group (<see cref="Groups"/>), the groups in the opposite order on
+    /// the set's next turn; the slots of a group at the same time, each with its own client. Returns the measurements in the
+    /// order of the turns' slots, and plain yarp's conn-per-request driven beside yarp+policy's half-close (null without).
+    /// </summary>
+    private static async Task<(List<Measurement> Measurements, Measurement? Reference)> DriveTogetherAsync(
+        LoadOptions options, List<List<HostProcess>> sets, HostProcess origin, MachineLoad machine, CancellationToken interrupted)
+    {
+        var setGroups = sets.Select(set => Groups(options, set)).ToList();
+        var results = Slots(options, sets[0]).ToDictionary(s => (s.Host.Kind, s.Workload), s => new Measurement(s.Host.Kind, s.Workload));
+        var reference = setGroups[0].SelectMany(g => g).Any(s => s.Reference) ? new Measurement(HostKind.Yarp, Workload.ConnectionPerRequest) : null;
+        var warmup = new LoadClient(options.Connections, options.Warmup, options.MaxRequests);
+        var clients = Enumerable.Range(0, setGroups.Max(groups => groups.Max(g => g.Count)))
+            .Select(_ => new LoadClient(options.Connections, options.Round, options.MaxRequests))
+            .ToList();
+        foreach (var (host, workload) in WarmupSlots(options, sets).TakeWhile(_ => !interrupted.IsCancellationRequested))
+        {
+            await warmup.RunAsync(workload, host.Port);
+        }
+
+        for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
+        {
+            var (set, turn) = ((round - 1) % sets.Count, (round - 1) / sets.Count);
+            var groups = turn % 2 == 0 ? setGroups[set] : Enumerable.Reverse(setGroups[set]).ToList();
+            foreach (var group in groups.TakeWhile(_ => !interrupted.IsCancellationRequested))
+            {
+                var label = sets.Count > 1 ? $" #{set + 1}" : "";
+                Console.Write($"round {round}/{options.Rounds}{label} {Workloads.Name(group.First(s => !s.Reference).Workload),-16}:");
+                var rounds = await RunGroupAsync(clients, group, origin, machine);
+                for (var i = 0; i < group.Count; i++)
+                {
+                    var (slot, result) = (group[i], rounds[i].Result);
+                    (slot.Reference ? reference! : results[(slot.Host.Kind, slot.Workload)]).Add(result);
+                    var cpu = result.CpuPerRequest is { } us ? $" {us:0.0}µs" : "";
+                    var name = slot.Reference ? $"{slot.Host.Name} ({Workloads.Name(slot.Workload)})" : slot.Host.Name;
+                    Console.Write($"  {name} {result.RequestsPerSecond:0}/s{cpu}{(rounds[i].PeakReset ? "" : " (peak not reset)")}");
+                }
+
+                Console.WriteLine();
+            }
+        }
+
+        return ([.. Slots(options, sets[0]).Select(s => results[(s.Host.Kind, s.Workload)])], reference);
+    }
+
+    /// <summary>
+    /// The slots of one group at the same time, each with its own client, and the CPU time each host used meanwhile. The
+    /// origin's is given to a proxy only when the group has no other: with two, it served both.
+    /// </summary>
+    private static async Task<(RoundResult Result, bool PeakReset)[]> RunGroupAsync(
+        List<LoadClient> clients, List<Slot> group, HostProcess origin, MachineLoad machine)
+    {
+        var peakReset = group.Select(s => ProcMemory.TryResetPeak(s.Host.Pid)).ToArray();
+        var proxies = group.Count(s => HostKinds.IsYarp(s.Host.Kind));
+        var hostsBefore = group.Select(s => ProcCpu.Time(s.Host.Pid)).ToArray();
+        var before = (Origin: ProcCpu.Time(origin.Pid), Runner: ProcCpu.Time(Environment.ProcessId), Machine: ProcCpu.MachineTimes());
+        var runs = await Task.WhenAll(group.Select((slot, i) => clients[i].RunAsync(slot.Workload, slot.Host.Port)));
+        var hostsAfter = group.Select(s => ProcCpu.Time(s.Host.Pid)).ToArray();
+        var after = (Origin: ProcCpu.Time(origin.Pid), Runner: ProcCpu.Time(Environment.ProcessId), Machine: ProcCpu.MachineTimes());
+
+        var originCpu = after.Origin - before.Origin;
+        var hostsCpu = hostsBefore.Zip(hostsAfter, (b, a) => a - b).ToArray();
+        TimeSpan? ours = after.Runner - before.Runner + (proxies > 0 ? originCpu : TimeSpan.Zero);
+        foreach (var cpu in hostsCpu)
+        {
+            ours += cpu;
+        }
+
+        machine.Add(after.Machine?.Busy - before.Machine?.Busy, after.Machine?.Total - before.Machine?.Total, ours);
+        return [.. group.Select((slot, i) => (
+            RoundResult.From(runs[i].Tallies, runs[i].Elapsed, ProcMemory.PeakBytes(slot.Host.Pid), hostsCpu[i],
+                HostKinds.IsYarp(slot.Host.Kind) && proxies == 1 ? originCpu : null),
+            peakReset[i]))];
+    }
+
+    /// <summary>
+    /// What <c>--drive=together</c> drives at once: per workload, the Kestrel hosts together and the YARP hosts together;
+    /// under half-closing clients, kestrel+policy beside kestrel, yarp+policy beside plain yarp's conn-per-request (the
+    /// reference for the half-close rate), and plain yarp and HAProxy each alone (their figures are for reference).
+    /// </summary>
+    private static List<List<Slot>> Groups(LoadOptions options, List<HostProcess> set)
+    {
+        var groups = new List<List<Slot>>();
+        foreach (var workload in options.Workloads)
+        {
+            if (workload == Workload.HalfClose)
+            {
+                Add((HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
+                Add((HostKind.Yarp, Workload.ConnectionPerRequest, true), (HostKind.YarpPolicy, workload, false));
+                Add((HostKind.Yarp, workload, false));
+                Add((HostKind.HaProxy, workload, false));
+            }
+            else
+            {
+                Add((HostKind.KestrelTwin, workload, false), (HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
+                Add((HostKind.Yarp, workload, false), (HostKind.YarpPolicy, workload, false));
+            }
+        }
+
+        return groups;
+
+        void Add(params (HostKind Kind, Workload Workload, bool Reference)[] slots)
+        {
+            var group = slots
+                .Select(s => (Host: set.FirstOrDefault(h => h.Kind == s.Kind), s.Workload, s.Reference))
+                .Where(s => s.Host is not null && !(s.Reference && set.All(h => h.Kind != HostKind.YarpPolicy)))
+                .Select(s => new Slot(s.Host!, s.Workload, s.Reference))
+                .ToList();
+            if (group.Count > 0)
+            {
+                groups.Add(group);
+            }
+        }
+    }
+
+    /// <summary>One host under one workload in a group; a reference slot is measured for the half-close rate only.</summary>
+    private readonly record struct Slot(HostProcess Host, Workload Workload, bool Reference);
 
     /// <summary>One host under one workload for one round, with the CPU time it (and the origin behind it) used meanwhile.</summary>
     private static async Task<(RoundResult Result, bool PeakReset)> RunSlotAsync(

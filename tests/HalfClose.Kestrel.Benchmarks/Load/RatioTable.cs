@@ -16,7 +16,7 @@ internal static class RatioTable
         (HostKind.YarpPolicy, HostKind.HaProxy, ""),
     ];
 
-    public static void Print(IReadOnlyList<Measurement> measurements)
+    public static void Print(IReadOnlyList<Measurement> measurements, bool together, Measurement? reference)
     {
         var pairs = measurements.Select(m => m.Workload).Distinct()
             .SelectMany(w => Pairs.Select(p => (Workload: w, p.Note, A: Find(measurements, p.A, w), B: Find(measurements, p.B, w))))
@@ -25,7 +25,9 @@ internal static class RatioTable
             .ToList();
 
         Console.WriteLine();
-        Console.WriteLine("Ratios A / B, paired by round (A and B of one set of processes driven one right after the other: A B, then B A on the set's next turn).");
+        Console.WriteLine(together
+            ? "Ratios A / B, paired by round (A and B of one set of processes driven at the same time, each by its own client)."
+            : "Ratios A / B, paired by round (A and B of one set of processes driven one right after the other: A B, then B A on the set's next turn).");
         Console.WriteLine("cpu/req: CPU time per request, below 1 is cheaper; req/s: above 1 is faster. The A/A pair (the same server twice)");
         Console.WriteLine("  is the noise floor. median: of the per-round ratios. gmean [95% CI]: the geometric mean of the per-round ratios and");
         Console.WriteLine("  a Student t-interval (n-1 df) of the mean per-round log ratio, taken back to ratios; ±: its half-width.");
@@ -49,14 +51,14 @@ internal static class RatioTable
                 $"{Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7}");
         }
 
-        PrintHalfCloseRate(measurements);
+        PrintHalfCloseRate(measurements, reference);
     }
 
     /// <summary>yarp+policy under half-closing clients against plain yarp under conn-per-request, in the same rounds.</summary>
-    private static void PrintHalfCloseRate(IReadOnlyList<Measurement> measurements)
+    private static void PrintHalfCloseRate(IReadOnlyList<Measurement> measurements, Measurement? reference)
     {
         var halfClose = Find(measurements, HostKind.YarpPolicy, Workload.HalfClose);
-        var connPerRequest = Find(measurements, HostKind.Yarp, Workload.ConnectionPerRequest);
+        var connPerRequest = reference ?? Find(measurements, HostKind.Yarp, Workload.ConnectionPerRequest);
         if (halfClose is null || connPerRequest is null)
         {
             return;
@@ -69,7 +71,9 @@ internal static class RatioTable
             connPerRequest.RequestsPerSecond);
         Console.WriteLine();
         Console.WriteLine("half-close: yarp+policy's rate over the rate at which plain yarp proxies conn-per-request");
-        Console.WriteLine("  (yarp+policy's half-close req/s / yarp's conn-per-request req/s; both driven in every round)");
+        Console.WriteLine(reference is null
+            ? "  (yarp+policy's half-close req/s / yarp's conn-per-request req/s; both driven in every round)"
+            : "  (yarp+policy's half-close req/s / yarp's conn-per-request req/s, the two driven at the same time in every round)");
         Console.WriteLine($"{"",-16} {"",-28} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"pooled",7} {"n",3}");
         PrintRow("half-close", "yarp+policy / yarp c-p-r", "req/s", ratios);
     }

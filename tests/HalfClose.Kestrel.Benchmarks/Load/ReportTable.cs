@@ -7,13 +7,18 @@ internal static class ReportTable
 {
     private const double MiB = 1024 * 1024;
 
-    public static void PrintPlan(LoadOptions options, IReadOnlyList<IReadOnlyList<HostProcess>> sets, HostProcess origin, int slots, int warmups)
+    public static void PrintPlan(LoadOptions options, IReadOnlyList<IReadOnlyList<HostProcess>> sets, HostProcess origin, int perRound, int warmups)
     {
-        // With an unmeasured quarter round as each workload's lead-in; every host process is warmed up under its workloads.
-        var total = (warmups * options.Warmup) + (slots * options.Round * options.Rounds) + (options.Workloads.Count * options.Round / 4 * options.Rounds);
+        // Driven in turns, with an unmeasured quarter round as each workload's lead-in; every host process is warmed up
+        // under its workloads.
+        var leadIns = options.Together ? TimeSpan.Zero : options.Workloads.Count * options.Round / 4 * options.Rounds;
+        var total = (warmups * options.Warmup) + (perRound * options.Round * options.Rounds) + leadIns;
+        var drive = options.Together
+            ? $"the two sides of each pair driven at the same time, {perRound} groups a round"
+            : $"the two sides of each pair one right after the other, {perRound} hosts x workloads a round";
         Console.WriteLine($"Load run on 127.0.0.1: {options.Connections} connections, {options.Rounds} rounds of {options.Round.TotalSeconds:0.#} s " +
             $"per host and workload after {options.Warmup.TotalSeconds:0.#} s of warm-up; {sets.Count} host process(es) of each kind, " +
-            $"taken in turn by the rounds; {(options.ServerGc ? "server" : "workstation")} GC in the .NET hosts; {slots} hosts x workloads; about {total.TotalSeconds:0} s.");
+            $"taken in turn by the rounds; {drive}; {(options.ServerGc ? "server" : "workstation")} GC in the .NET hosts; about {total.TotalSeconds:0} s.");
         Console.WriteLine($"CPU time: {ProcCpu.Source}.");
         Console.WriteLine($"  origin (plain Kestrel, behind the proxies): port {origin.Port}, pid {origin.Pid}");
         for (var i = 0; i < sets.Count; i++)
@@ -29,12 +34,13 @@ internal static class ReportTable
         Console.WriteLine();
     }
 
-    public static void Print(IReadOnlyList<Measurement> measurements, HostProcess origin, MachineLoad machine)
+    public static void Print(IReadOnlyList<Measurement> measurements, HostProcess origin, MachineLoad machine, bool together, Measurement? reference)
     {
         Console.WriteLine();
         machine.Print();
         Console.WriteLine("cpu µs/req: the host process's CPU time (user + system, all threads) over the requests it answered with 200,");
-        Console.WriteLine("  all rounds pooled; origin µs/req: the same for the origin behind a proxy, during the proxy's rounds.");
+        Console.WriteLine("  all rounds pooled; origin µs/req: the same for the origin behind a proxy, during the proxy's rounds" +
+            (together ? " (n/a where both proxies were driven at once: the origin served both)." : "."));
         Console.WriteLine("Peak MiB: the host process's peak resident set (VmHWM), reset before each round; the highest round.");
         Console.WriteLine("Zero-byte: connections that ended with no byte of response. Failed: resets after bytes, timeouts, non-200, connect errors.");
         Console.WriteLine();
@@ -49,7 +55,7 @@ internal static class ReportTable
         }
 
         Console.WriteLine($"(origin, lifetime peak: {ProcMemory.PeakBytes(origin.Pid) / MiB:0.0} MiB)");
-        RatioTable.Print(measurements);
+        RatioTable.Print(measurements, together, reference);
     }
 
     /// <summary>Every round's value when there are a few; else the lowest, the median and the highest.</summary>
