@@ -6,7 +6,7 @@ using HalfClose.Kestrel.Benchmarks.Load;
 // anything else    : BenchmarkDotNet, e.g. --filter '*' --job short
 return args switch
 {
-    ["load", .. var rest] => await LoadRunner.RunAsync(LoadOptions.Parse(rest)),
+    ["load", .. var rest] => await LoadAsync(rest),
     ["host", .. var rest] => await HostProgram.RunAsync(rest),
     _ => Micro(args),
 };
@@ -15,4 +15,21 @@ static int Micro(string[] args)
 {
     BenchmarkSwitcher.FromAssembly(typeof(LoadRunner).Assembly).Run(args);
     return 0;
+}
+
+static async Task<int> LoadAsync(string[] args)
+{
+    LoadOptions options;
+    try
+    {
+        options = LoadOptions.Parse(args);
+    }
+    catch (ArgumentException ex)
+    {
+        // A bad option: its message (with the usage), no stack trace, and the usual exit code for bad usage.
+        await Console.Error.WriteLineAsync(ex.Message);
+        return 2;
+    }
+
+    return await LoadRunner.RunAsync(options);
 }
