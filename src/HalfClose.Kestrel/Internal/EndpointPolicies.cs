@@ -53,15 +53,7 @@ internal sealed class EndpointPolicies(EndpointDataSource? endpoints)
         bool any;
         try
         {
-            any = false;
-            foreach (var endpoint in endpoints.Endpoints)
-            {
-                if (endpoint.Metadata.GetMetadata<IHalfClosePolicyMetadata>() is not null)
-                {
-                    any = true;
-                    break;
-                }
-            }
+            any = endpoints.Endpoints.Any(static endpoint => endpoint.Metadata.GetMetadata<IHalfClosePolicyMetadata>() is not null);
         }
         catch (Exception)
         {

@@ -51,7 +51,7 @@ internal sealed partial class HalfCloseConnection
     /// A request starts (the request middleware, on the request's thread). With <paramref name="endpointMayDecide"/> (some
     /// endpoint has its own policy), the connection hears which endpoint routing picks.
     /// </summary>
-    public void RequestStarted(HttpContext context, bool endpointMayDecide = true)
+    public void RequestStarted(HttpContext context, bool endpointMayDecide)
     {
         var mayHaveBody = context.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         var clientCloses = ClientCloses(context.Request);

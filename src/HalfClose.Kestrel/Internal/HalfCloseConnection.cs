@@ -56,6 +56,13 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
 
     PipeWriter IDuplexPipe.Output => _output?.Writer ?? _transport.Output;
 
+    /// <summary>
+    /// The connection under the policy that <paramref name="features"/> (a connection's, or a request's, which fall back to
+    /// its connection's) belong to; null without one. Looked up by its key and checked against this sealed class: one
+    /// comparison, where a cast to the interface searches the object's interfaces.
+    /// </summary>
+    public static HalfCloseConnection? Of(IFeatureCollection features) => features[typeof(IHalfCloseFeature)] as HalfCloseConnection;
+
     /// <summary>The context (policy source, telemetry) this connection was built with.</summary>
     public HalfCloseContext Context => _shared;
 

@@ -19,7 +19,7 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
     {
         // The connection is already under a policy (an outer middleware's): it is this endpoint's, resolved when it bound,
         // unless the two could not be told apart then.
-        if (connection.Features[typeof(IHalfCloseFeature)] is HalfCloseConnection outer)
+        if (HalfCloseConnection.Of(connection.Features) is { } outer)
         {
             if (outer.Context != shared)
             {

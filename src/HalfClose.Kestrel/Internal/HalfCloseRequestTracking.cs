@@ -8,9 +8,8 @@ internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints)
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         // Only HTTP/1.x requests follow one another on their connection; HTTP/2's streams overlap, and the policy leaves
-        // them alone (asked first: it costs less than the feature's lookup). The feature is looked up by its key and checked
-        // against the connection's sealed class: one comparison, where a cast to the interface searches the object's interfaces.
-        if (!IsHttp1(context.Request.Protocol) || context.Features[typeof(IHalfCloseFeature)] is not HalfCloseConnection connection)
+        // them alone (asked first: it costs less than the feature's lookup).
+        if (!IsHttp1(context.Request.Protocol) || HalfCloseConnection.Of(context.Features) is not { } connection)
         {
             return next(context);
         }

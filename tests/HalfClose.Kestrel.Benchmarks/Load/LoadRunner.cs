@@ -90,13 +90,9 @@ internal static class LoadRunner
         // round, and so is yarp+policy's half-close with yarp's conn-per-request.
         var setSlots = sets.Select(set => Slots(options, set)).ToList();
         var results = setSlots[0].ToDictionary(s => (s.Host.Kind, s.Workload), s => new Measurement(s.Host.Kind, s.Workload));
-        var warmup = new LoadClient(options.Connections, options.Warmup, options.MaxRequests);
-        var client = new LoadClient(options.Connections, options.Round, options.MaxRequests);
+        List<LoadClient> client = [new(options.Connections, options.Round, options.MaxRequests)];
         var leadIn = new LoadClient(options.Connections, options.Round / 4, options.MaxRequests);
-        foreach (var (host, workload) in WarmupSlots(options, sets).TakeWhile(_ => !interrupted.IsCancellationRequested))
-        {
-            await warmup.RunAsync(workload, host.Port);
-        }
+        await WarmUpAsync(options, sets, interrupted);
 
         for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
         {
@@ -121,10 +117,9 @@ internal static class LoadRunner
                     }
                 }
 
-                var (result, peakReset) = await RunSlotAsync(client, host, workload, HostKinds.IsYarp(host.Kind) ? origin : null, machine);
+                var (result, peakReset) = (await RunGroupAsync(client, [new Slot(host, workload, Reference: false)], origin, machine))[0];
                 results[(host.Kind, workload)].Add(result);
-                var cpu = result.CpuPerRequest is { } us ? $" {us:0.0}µs" : "";
-                Console.Write($"  {host.Name} {result.RequestsPerSecond:0}/s{cpu}{(peakReset ? "" : " (peak not reset)")}");
+                PrintSlot(host.Name, result, peakReset);
             }
 
             Console.WriteLine();
@@ -144,14 +139,10 @@ internal static class LoadRunner
         var setGroups = sets.Select(set => Groups(options, set)).ToList();
         var results = Slots(options, sets[0]).ToDictionary(s => (s.Host.Kind, s.Workload), s => new Measurement(s.Host.Kind, s.Workload));
         var reference = setGroups[0].SelectMany(g => g).Any(s => s.Reference) ? new Measurement(HostKind.Yarp, Workload.ConnectionPerRequest) : null;
-        var warmup = new LoadClient(options.Connections, options.Warmup, options.MaxRequests);
         var clients = Enumerable.Range(0, setGroups.Max(groups => groups.Max(g => g.Count)))
             .Select(_ => new LoadClient(options.Connections, options.Round, options.MaxRequests))
             .ToList();
-        foreach (var (host, workload) in WarmupSlots(options, sets).TakeWhile(_ => !interrupted.IsCancellationRequested))
-        {
-            await warmup.RunAsync(workload, host.Port);
-        }
+        await WarmUpAsync(options, sets, interrupted);
 
         for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
         {
@@ -166,9 +157,7 @@ internal static class LoadRunner
                 {
                     var (slot, result) = (group[i], rounds[i].Result);
                     (slot.Reference ? reference! : results[(slot.Host.Kind, slot.Workload)]).Add(result);
-                    var cpu = result.CpuPerRequest is { } us ? $" {us:0.0}µs" : "";
-                    var name = slot.Reference ? $"{slot.Host.Name} ({Workloads.Name(slot.Workload)})" : slot.Host.Name;
-                    Console.Write($"  {name} {result.RequestsPerSecond:0}/s{cpu}{(rounds[i].PeakReset ? "" : " (peak not reset)")}");
+                    PrintSlot(slot.Reference ? $"{slot.Host.Name} ({Workloads.Name(slot.Workload)})" : slot.Host.Name, result, rounds[i].PeakReset);
                 }
 
                 Console.WriteLine();
@@ -179,8 +168,8 @@ internal static class LoadRunner
     }
 
     /// <summary>
-    /// The slots of one group at the same time, each with its own client, and the CPU time each host used meanwhile. The
-    /// origin's is given to a proxy only when the group has no other: with two, it served both.
+    /// The slots of one group at the same time (in turns, a group of one), each with its own client, and the CPU time each
+    /// host used meanwhile. The origin's is given to a proxy only when the group has no other: with two, it served both.
     /// </summary>
     private static async Task<(RoundResult Result, bool PeakReset)[]> RunGroupAsync(
         List<LoadClient> clients, List<Slot> group, HostProcess origin, MachineLoad machine)
@@ -251,30 +240,22 @@ internal static class LoadRunner
     /// <summary>One host under one workload in a group; a reference slot is measured for the half-close rate only.</summary>
     private readonly record struct Slot(HostProcess Host, Workload Workload, bool Reference);
 
-    /// <summary>One host under one workload for one round, with the CPU time it (and the origin behind it) used meanwhile.</summary>
-    private static async Task<(RoundResult Result, bool PeakReset)> RunSlotAsync(
-        LoadClient client, HostProcess host, Workload workload, HostProcess? origin, MachineLoad machine)
+    /// <summary>Every host process under every workload it takes, once, before the measured rounds.</summary>
+    private static async Task WarmUpAsync(LoadOptions options, List<List<HostProcess>> sets, CancellationToken interrupted)
     {
-        var peakReset = ProcMemory.TryResetPeak(host.Pid);
-        var before = Snapshot(host, origin);
-        var (tallies, elapsed) = await client.RunAsync(workload, host.Port);
-        var after = Snapshot(host, origin);
-        var cpu = after.Host - before.Host;
-        var originCpu = after.Origin - before.Origin;
-        machine.Add(
-            after.Machine?.Busy - before.Machine?.Busy,
-            after.Machine?.Total - before.Machine?.Total,
-            after.Runner - before.Runner + cpu + (origin is null ? TimeSpan.Zero : originCpu));
-        return (RoundResult.From(tallies, elapsed, ProcMemory.PeakBytes(host.Pid), cpu, originCpu), peakReset);
+        var warmup = new LoadClient(options.Connections, options.Warmup, options.MaxRequests);
+        foreach (var (host, workload) in WarmupSlots(options, sets).TakeWhile(_ => !interrupted.IsCancellationRequested))
+        {
+            await warmup.RunAsync(workload, host.Port);
+        }
     }
 
-    /// <summary>The CPU time so far of the host, the origin (behind a proxy), this runner and the whole machine.</summary>
-    private static (TimeSpan? Host, TimeSpan? Origin, TimeSpan? Runner, (TimeSpan Busy, TimeSpan Total)? Machine) Snapshot(
-        HostProcess host, HostProcess? origin) => (
-        ProcCpu.Time(host.Pid),
-        origin is null ? null : ProcCpu.Time(origin.Pid),
-        ProcCpu.Time(Environment.ProcessId),
-        ProcCpu.MachineTimes());
+    /// <summary>One slot's round on the progress line: its rate and CPU per request.</summary>
+    private static void PrintSlot(string name, RoundResult result, bool peakReset)
+    {
+        var cpu = result.CpuPerRequest is { } us ? $" {us:0.0}µs" : "";
+        Console.Write($"  {name} {result.RequestsPerSecond:0}/s{cpu}{(peakReset ? "" : " (peak not reset)")}");
+    }
 
     /// <summary>Every host under every workload it takes, workload by workload, each in the order of <paramref name="hosts"/>.</summary>
     private static List<(HostProcess Host, Workload Workload)> Slots(LoadOptions options, List<HostProcess> hosts) =>
