@@ -15,6 +15,7 @@ namespace HalfClose.Kestrel.Tests;
 /// One connection's state machine wired to its input, its timer and its effects, on a fake clock and a fake socket
 /// state: every deadline is reached by advancing time, never by waiting for it. (Real sockets prove the rest.)
 /// </summary>
+[Collection(MeterListeners.Name)]
 public sealed class ConnectionWiringTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);

@@ -11,6 +11,7 @@ namespace HalfClose.Kestrel.Tests;
 /// The meter as OpenTelemetry exports it (a real MeterProvider, the in-memory exporter): names, units, the seconds-scale
 /// bucket advice, the attributes Kestrel's own metrics use, and the outcome on Kestrel's <c>kestrel.connection.duration</c>.
 /// </summary>
+[Collection(MeterListeners.Name)]
 public sealed class OpenTelemetryTests(ITestOutputHelper output)
 {
     private static readonly double[] KestrelBuckets = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
