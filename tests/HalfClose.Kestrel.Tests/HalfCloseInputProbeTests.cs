@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using HalfClose.Kestrel.Internal;
@@ -88,6 +89,69 @@ public sealed class HalfCloseInputProbeTests
     }
 
     [Fact]
+    public async Task PendingRead_OnThisRuntime_HandedThroughToThePipe()
+    {
+        // The read Kestrel awaits goes to the transport's pipe as it is; were the runtime's ValueTask laid out otherwise,
+        // every pending read would be awaited by a state machine of the input's instead (still correct, as below).
+#pragma warning disable CA2012 // Looked at, never awaited: the pipe's read is cancelled and consumed below.
+        var read = _pipe.Reader.ReadAsync();
+        Assert.Same(_pipe.Reader, PendingRead.SourceOf(read, out _));
+#pragma warning restore CA2012
+        _pipe.Reader.CancelPendingRead();
+        Assert.True((await read).IsCanceled);
+    }
+
+    [Fact]
+    public async Task ReadPending_BytesThenFin_ReaderGetsTheBytesThenTheEnd_SettledAsWaiting()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+        var pending = input.ReadAsync();
+        Assert.False(pending.IsCompleted);
+
+        // The bytes and the end in one go (completing flushes), as a FIN right behind the data.
+        _pipe.Writer.Write(Encoding.ASCII.GetBytes("abc"));
+        await _pipe.Writer.CompleteAsync();
+        var read = await pending.AsTask().WaitAsync(Bound);
+
+        Assert.False(read.IsCompleted);
+        Assert.Equal("abc", Encoding.ASCII.GetString(read.Buffer.ToArray()));
+        Assert.Equal((InputEnd.ClientFin, InputRemainder.Partial, true), _ends.SingleWithWaiting());
+        input.AdvanceTo(read.Buffer.End);
+        Assert.True((await input.ReadAsync()).IsCompleted);
+    }
+
+    [Fact]
+    public async Task ReadPending_Reset_ReadThrows_SettledAsAReset()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _ends);
+        var pending = input.ReadAsync();
+
+        await _pipe.Writer.CompleteAsync(new ConnectionResetException("reset by peer"));
+
+        await Assert.ThrowsAsync<ConnectionResetException>(async () => await pending.AsTask().WaitAsync(Bound));
+        Assert.Equal((InputEnd.Reset, InputRemainder.None, true), _ends.SingleWithWaiting());
+    }
+
+    [Fact]
+    public async Task ReadPending_TransportReadIsATask_SameBytesAndEnd()
+    {
+        var input = new HalfCloseInput(new TaskReader(_pipe.Reader), _ends);
+        var pending = input.ReadAsync();
+        Assert.False(pending.IsCompleted);
+
+        // The bytes and the end in one go (completing flushes), as a FIN right behind the data.
+        _pipe.Writer.Write(Encoding.ASCII.GetBytes("abc"));
+        await _pipe.Writer.CompleteAsync();
+        var read = await pending.AsTask().WaitAsync(Bound);
+
+        Assert.False(read.IsCompleted);
+        Assert.Equal(3, read.Buffer.Length);
+        Assert.Equal((InputEnd.ClientFin, InputRemainder.Partial, true), _ends.SingleWithWaiting());
+        input.AdvanceTo(read.Buffer.End);
+        Assert.True((await input.ReadAsync()).IsCompleted);
+    }
+
+    [Fact]
     public async Task NothingYet_NoReadAhead_ProbeFindsNothing_LaterReadSettles()
     {
         var input = new HalfCloseInput(_pipe.Reader, _ends);
@@ -162,6 +226,23 @@ public sealed class HalfCloseInputProbeTests
 
     /// <summary>The read-ahead's result comes back on the thread pool; the reader's read waits for it rather than spin on state.</summary>
     private static async Task<ReadResult> ReadWhenReadyAsync(HalfCloseInput input) => await input.ReadAsync().AsTask().WaitAsync(Bound);
+
+    /// <summary>A transport whose reads complete through a task, not a value-task source (a reader written as an async method returning a task).</summary>
+    private sealed class TaskReader(PipeReader inner) : PipeReader
+    {
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+            new(inner.ReadAsync(cancellationToken).AsTask());
+
+        public override bool TryRead(out ReadResult result) => inner.TryRead(out result);
+
+        public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+    }
 
     private sealed class Ends : IInputEndListener
     {

@@ -23,6 +23,9 @@ internal sealed partial class HalfCloseConnection
     private int _closeGate;
     private int _facts;
 
+    /// <summary>The request whose end Kestrel tells once its response is complete (<see cref="EndOnCompleted"/>): its request's thread only.</summary>
+    private HttpContext? _completing;
+
     /// <summary>What the request in flight told as it started (<c>MayHaveBody</c>, <c>ClientCloses</c>): its request's thread only.</summary>
     private RequestFacts _started;
 
@@ -54,7 +57,9 @@ internal sealed partial class HalfCloseConnection
     public void RequestStarted(HttpContext context, bool endpointMayDecide)
     {
         var mayHaveBody = context.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
-        var clientCloses = ClientCloses(context.Request);
+        var request = context.Request;
+        var connectionHeader = request.Headers.Connection;
+        var clientCloses = ClientCloses(request.Protocol, connectionHeader);
         _started = (mayHaveBody ? RequestFacts.MayHaveBody : 0) | (clientCloses ? RequestFacts.ClientCloses : 0);
         Volatile.Write(ref _facts, (int)(RequestFacts.InFlight | (_started & RequestFacts.MayHaveBody)));
 
@@ -76,12 +81,14 @@ internal sealed partial class HalfCloseConnection
         // Kestrel has begun a request (below TLS, the first sign of it that is sure). Wanted before, the close is asked now;
         // asked already as Kestrel began reading this request, before it set the request's keep-alive, it is asked again:
         // this one, the request in flight, is its last.
-        if (((CloseGate)Interlocked.Or(ref _closeGate, (int)CloseGate.ReadBegun) | CloseGate.ReadBegun) == CloseGate.Open)
+        if (Volatile.Read(ref _closeGate) != (int)CloseGate.ReadBegun
+            && ((CloseGate)Interlocked.Or(ref _closeGate, (int)CloseGate.ReadBegun) | CloseGate.ReadBegun) == CloseGate.Open)
         {
             _connection.Features.Find<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
 
-        if (context.Features.Find<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
+        // Only a request with a Connection header (Connection: upgrade) can be upgraded: most have none, and skip the lookup.
+        if (connectionHeader.Count != 0 && context.Features.Find<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
         {
             context.Features.Put<IHttpUpgradeFeature>(new UpgradeNotifier(upgrade, this));
         }
@@ -109,6 +116,25 @@ internal sealed partial class HalfCloseConnection
 
     /// <summary>The request in flight was answered 101 (on the request's thread).</summary>
     public void RequestUpgraded() => Volatile.Write(ref _facts, (int)(Facts | RequestFacts.Upgraded));
+
+    /// <summary>
+    /// The request's pipeline goes on asynchronously: <see cref="RequestEnded"/> once Kestrel has completed its response
+    /// (its <c>OnCompleted</c> callbacks, before it reads any rest of the body or the next request).
+    /// </summary>
+    public void EndOnCompleted(HttpContext context)
+    {
+        _completing = context;
+        context.Response.OnCompleted(
+            static state =>
+            {
+                var connection = (HalfCloseConnection)state;
+                var context = connection._completing!;
+                connection._completing = null;
+                connection.RequestEnded(context);
+                return Task.CompletedTask;
+            },
+            this);
+    }
 
     /// <summary>The request's pipeline has finished (on the request's thread); counted when it was answered after the FIN.</summary>
     public void RequestEnded(HttpContext context)
@@ -138,15 +164,14 @@ internal sealed partial class HalfCloseConnection
     /// Whether the client said it sends nothing after this request: <c>Connection: close</c> (HTTP/1.1), or no
     /// <c>keep-alive</c> (HTTP/1.0). Such a client must not send another request (RFC 9112, section 9.6).
     /// </summary>
-    internal static bool ClientCloses(HttpRequest request)
+    internal static bool ClientCloses(string protocol, StringValues connection)
     {
-        var protocol = request.Protocol;
         if (HttpProtocol.IsHttp11(protocol))
         {
-            return HasToken(request.Headers.Connection, "close");
+            return HasToken(connection, "close");
         }
 
-        return HttpProtocol.IsHttp10(protocol) && !HasToken(request.Headers.Connection, "keep-alive");
+        return HttpProtocol.IsHttp10(protocol) && !HasToken(connection, "keep-alive");
     }
 
     /// <summary>Whether a comma-separated header (every line of it) holds <paramref name="token"/>, in any case.</summary>

@@ -120,8 +120,7 @@ internal sealed partial class HalfCloseInput
                             continue;
                         }
 
-                        _pendingRead.Reset();
-                        _ahead.Joined = true;
+                        _ahead.Join();
                         _readerState = Reading;
                         return false;
                     }
@@ -204,12 +203,12 @@ internal sealed partial class HalfCloseInput
             // The application's joined read gets the result, as if it had read itself.
             if (error is null)
             {
-                _pendingRead.SetResult(Reveal(result, readerWasWaiting: true));
+                ahead.Complete(Reveal(result, readerWasWaiting: true));
             }
             else
             {
                 Failed(error);
-                _pendingRead.SetException(error);
+                ahead.Fail(error);
             }
 
             return;

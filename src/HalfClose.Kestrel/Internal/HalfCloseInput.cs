@@ -24,8 +24,8 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private const int ReadingAhead = 3;
     private const int Done = 4;
 
-    // A read that joined the probe's read-ahead completes through this source (one read is outstanding at a time).
-    private ManualResetValueTaskSourceCore<ReadResult> _pendingRead;
+    // The transport's source of the read it completes later, which this reader's own read is handed through to.
+    private IValueTaskSource<ReadResult>? _handedThrough;
     private HiddenEnd _hiddenEnd;
     private bool _readBefore;
     private bool _unconsumed;
@@ -47,7 +47,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
         if (!BeginRead())
         {
             // Joined the probe's read-ahead: it completes this read.
-            return new ValueTask<ReadResult>(this, _pendingRead.Version);
+            return _ahead!.JoinedRead;
         }
 
         ValueTask<ReadResult> read;
@@ -60,10 +60,18 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
                 inner.CancelPendingRead();
             }
 
+#pragma warning disable CA2012 // Consumed once: completed, handed through (the application awaits its source), or awaited.
             read = inner.ReadAsync(cancellationToken);
+#pragma warning restore CA2012
             if (read.IsCompleted)
             {
                 return new ValueTask<ReadResult>(Reveal(read.Result, readerWasWaiting: false));
+            }
+
+            if (PendingRead.SourceOf(read, out var token) is { } source)
+            {
+                _handedThrough = source;
+                return new ValueTask<ReadResult>(this, token);
             }
         }
         catch (Exception ex)
@@ -75,12 +83,28 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
         return AwaitInnerAsync(read);
     }
 
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _pendingRead.GetResult(token);
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
+    {
+        ReadResult result;
+        try
+        {
+            result = _handedThrough!.GetResult(token);
+        }
+        catch (Exception ex)
+        {
+            Failed(ex);
+            throw;
+        }
 
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _pendingRead.GetStatus(token);
+        return Reveal(result, readerWasWaiting: true);
+    }
 
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _handedThrough!.GetStatus(token);
+
+    // The application's continuation goes to the transport's pipe as it is: the pipe queues the application's state machine
+    // to the thread pool as it would without the policy, with nothing allocated and no state machine of this reader's.
     void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _pendingRead.OnCompleted(continuation, state, token, flags);
+        _handedThrough!.OnCompleted(continuation, state, token, flags);
 
     public override bool TryRead(out ReadResult result)
     {
@@ -167,9 +191,8 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     }
 
     /// <summary>
-    /// A read the transport completes later. An async method, pooled: the transport's pipe queues its state machine to the
-    /// thread pool as it is, as it would queue the application's own, where a callback would be wrapped in a work item
-    /// allocated per read; the application's continuation then runs on inline, with no hop of its own.
+    /// A read the transport completes later through a task, not a source it can be handed through to. An async method,
+    /// pooled: the application's continuation runs on inline from it, with no hop of its own.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> AwaitInnerAsync(ValueTask<ReadResult> read)

@@ -32,20 +32,11 @@ internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints)
             return Task.CompletedTask;
         }
 
-        return AwaitAsync(pipeline, context, connection);
+        // Still running (a proxied request, say): Kestrel tells the end once the response is complete, and gets the
+        // pipeline's own task, with no state machine of this middleware's awaiting it.
+        connection.EndOnCompleted(context);
+        return pipeline;
     }
 
     private static bool IsHttp1(string protocol) => HttpProtocol.IsHttp11(protocol) || HttpProtocol.IsHttp10(protocol);
-
-    private static async Task AwaitAsync(Task pipeline, HttpContext context, HalfCloseConnection connection)
-    {
-        try
-        {
-            await pipeline.ConfigureAwait(false);
-        }
-        finally
-        {
-            connection.RequestEnded(context);
-        }
-    }
 }
