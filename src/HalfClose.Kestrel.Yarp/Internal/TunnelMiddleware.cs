@@ -12,19 +12,26 @@ internal static class TunnelMiddleware
 {
     public static Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        // The indexer rather than Get<T>, a generic virtual call resolved on every request.
-        if (context.Features[typeof(IHttpUpgradeFeature)] is IHttpUpgradeFeature { IsUpgradableRequest: true } upgrade)
+        var request = context.Request;
+        var protocol = request.Protocol;
+        if (HttpProtocol.IsHttp11(protocol) || HttpProtocol.IsHttp10(protocol))
         {
-            // The client's connection gets a TCP FIN when the destination ends, if the policy can send one.
-            var link = new TunnelLink(context.Features.Get<IHalfCloseFeature>() is { IsSupported: true } halfClose ? halfClose.ShutdownSendAsync : null);
-            context.Features.Set<IHttpUpgradeFeature>(new TunnelUpgradeFeature(upgrade, link));
-            return InvokeLinkedAsync(context, link, next);
+            // Only a request with a Connection header (Connection: upgrade) can be upgraded: most have none, and skip the
+            // lookup. The indexer rather than Get<T>, a generic virtual call resolved on every request.
+            if (request.Headers.Connection.Count != 0
+                && context.Features[typeof(IHttpUpgradeFeature)] is IHttpUpgradeFeature { IsUpgradableRequest: true } upgrade)
+            {
+                // The client's connection gets a TCP FIN when the destination ends, if the policy can send one.
+                var link = new TunnelLink(context.Features.Get<IHalfCloseFeature>() is { IsSupported: true } halfClose ? halfClose.ShutdownSendAsync : null);
+                context.Features.Set<IHttpUpgradeFeature>(new TunnelUpgradeFeature(upgrade, link));
+                return InvokeLinkedAsync(context, link, next);
+            }
+
+            return next(context);
         }
 
-        // Extended CONNECT is HTTP/2's and HTTP/3's (RFC 8441, RFC 9220): not looked for on HTTP/1.x requests.
-        var protocol = context.Request.Protocol;
-        if (!HttpProtocol.IsHttp11(protocol) && !HttpProtocol.IsHttp10(protocol)
-            && context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
+        // Extended CONNECT is HTTP/2's and HTTP/3's (RFC 8441, RFC 9220).
+        if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
         {
             // The client's stream gets END_STREAM when the destination ends; its request body is still read.
             var link = new TunnelLink(_ => CompleteResponseAsync(context));

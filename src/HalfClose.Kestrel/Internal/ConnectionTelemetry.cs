@@ -21,11 +21,11 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
 
     private readonly ILogger Logger => shared.Logger;
 
-    /// <summary>The client's FIN arrived in <paramref name="phase"/>: the connection's tags are read now, and kept.</summary>
+    /// <summary>The client's FIN arrived in <paramref name="phase"/>: the connection's tags are read now (where recorded), and kept.</summary>
     public void ClientFin(FinPhase phase)
     {
         _phase = phase;
-        _tags ??= ConnectionTags.Of(connection);
+        ReadTags();
     }
 
     /// <summary>The outcome of a client FIN, once known (null: no FIN, or still undecided); only a client FIN has one.</summary>
@@ -78,7 +78,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     /// <summary>One server close while the client might still send; the count goes last, after its duration and bytes.</summary>
     public void Linger(LingerEnd end, TimeSpan duration, long drained)
     {
-        _tags ??= ConnectionTags.Of(connection);
+        ReadTags();
         HalfCloseLog.LingerEnded(Logger, connectionId, end, duration.TotalMilliseconds, drained);
         if (end != LingerEnd.Rejected && Has(MetricsEnabled.LingerDuration))
         {
@@ -150,6 +150,15 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     }
 
     private readonly ConnectionTags Tags => _tags ?? default;
+
+    /// <summary>The tags, read once while the connection is still there; only where an instrument records them.</summary>
+    private void ReadTags()
+    {
+        if (_enabled != MetricsEnabled.None)
+        {
+            _tags ??= ConnectionTags.Of(connection);
+        }
+    }
 
     private readonly bool Has(MetricsEnabled instrument) => (_enabled & instrument) == instrument;
 }

@@ -43,16 +43,25 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
             OpenCloseGate(CloseGate.CloseWanted);
         }
 
+        var queued = transition.Effects & ~ConnectionEffects.RequestClose;
         if (transition.Has(ConnectionEffects.SignalHalfClosed))
         {
             // Known at once (a request ending now counts as answered after the FIN); the token's callbacks wait for the pool.
             _clientHalfClosed = true;
+
+            // Paired with the token's getter, which makes its source and then looks at the flag again: one sees the other.
+            Interlocked.MemoryBarrier();
+            if (queued == ConnectionEffects.SignalHalfClosed && Volatile.Read(ref _halfClosedSource) is null)
+            {
+                // Nobody holds the token: the flag is the whole signal.
+                queued = ConnectionEffects.None;
+            }
         }
 
-        if (transition.Effects != ConnectionEffects.None)
+        if (queued != ConnectionEffects.None)
         {
             // The input settles once: this is the only work item the connection ever queues.
-            _inputEndEffects = transition.Effects;
+            _inputEndEffects = queued;
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }

@@ -137,7 +137,15 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     private void OnTransportClosed()
     {
         // Kestrel is done reading (it closes the connection, the client answered): nothing waits for the input's end.
-        if (!_input.IsReaderDone)
+        if (_input.IsReaderDone)
+        {
+            return;
+        }
+
+        // Most often Kestrel is not reading (a request's FIN, right behind it): a look settles the end at once, and the
+        // connection goes straight to what it means. Only an end the look cannot reach waits, bounded, for the reader.
+        _input.Probe();
+        if (_input.End == InputEnd.None)
         {
             Run(static (ref machine, now, _) => machine.TransportClosed(now));
         }
