@@ -130,7 +130,8 @@ internal static class LoadRunner
 
     /// <summary>
     /// Every round drives one set of host processes, group by group (<see cref="Groups"/>), the groups in the opposite order on
-    /// the set's next turn; the slots of a group at the same time, each with its own client. Returns the measurements in the
+    /// the set's next turn; the slots of a group at the same time, each with its own client, the slots turned by one client
+    /// each round. Returns the measurements in the
     /// order of the turns' slots, and plain yarp's conn-per-request driven beside yarp+policy's half-close (null without).
     /// </summary>
     private static async Task<(List<Measurement> Measurements, Measurement? Reference)> DriveTogetherAsync(
@@ -152,10 +153,14 @@ internal static class LoadRunner
             {
                 var label = sets.Count > 1 ? $" #{set + 1}" : "";
                 Console.Write($"round {round}/{options.Rounds}{label} {Workloads.Name(group.First(s => !s.Reference).Workload),-16}:");
-                var rounds = await RunGroupAsync(clients, group, origin, machine);
-                for (var i = 0; i < group.Count; i++)
+
+                // Which client drives which slot, and which starts first, turn with the rounds: neither favours one side.
+                var shift = round % group.Count;
+                var turned = group.Skip(shift).Concat(group.Take(shift)).ToList();
+                var rounds = await RunGroupAsync(clients, turned, origin, machine);
+                for (var i = 0; i < turned.Count; i++)
                 {
-                    var (slot, result) = (group[i], rounds[i].Result);
+                    var (slot, result) = (turned[i], rounds[i].Result);
                     (slot.Reference ? reference! : results[(slot.Host.Kind, slot.Workload)]).Add(result);
                     PrintSlot(slot.Reference ? $"{slot.Host.Name} ({Workloads.Name(slot.Workload)})" : slot.Host.Name, result, rounds[i].PeakReset);
                 }
