@@ -144,7 +144,18 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
 
         // Most often Kestrel is not reading (a request's FIN, right behind it): a look settles the end at once, and the
         // connection goes straight to what it means. Only an end the look cannot reach waits, bounded, for the reader.
-        _input.Probe();
+        try
+        {
+            _input.Probe();
+        }
+        catch (Exception ex)
+        {
+            // A bug: Kestrel gets the connection as it would without the policy.
+            _telemetry.UnexpectedError(ex);
+            SignalClosed();
+            return;
+        }
+
         if (_input.End == InputEnd.None)
         {
             Run(static (ref machine, now, _) => machine.TransportClosed(now));
