@@ -131,8 +131,8 @@ internal static class LoadRunner
     /// <summary>
     /// Every round drives one set of host processes, group by group (<see cref="Groups"/>), the groups in the opposite order on
     /// the set's next turn; the slots of a group at the same time, each with its own client, the slots turned by one client
-    /// each round. Returns the measurements in the
-    /// order of the turns' slots, and plain yarp's conn-per-request driven beside yarp+policy's half-close (null without).
+    /// each round. Returns the measurements in the order of the turns' slots, and plain yarp's conn-per-request driven
+    /// beside yarp+policy's half-close (null without).
     /// </summary>
     private static async Task<(List<Measurement> Measurements, Measurement? Reference)> DriveTogetherAsync(
         LoadOptions options, List<List<HostProcess>> sets, HostProcess origin, MachineLoad machine, CancellationToken interrupted)
