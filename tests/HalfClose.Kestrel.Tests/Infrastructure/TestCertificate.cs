@@ -30,7 +30,11 @@ public static class TestCertificate
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
         using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
         var pfx = created.Export(X509ContentType.Pfx, Password);
-        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"halfclose-tests-{Environment.ProcessId}.pfx");
+        // In a directory of its own: Kestrel watches a configured certificate's directory, recursively, and a busy one (the
+        // temp directory itself) can overflow the watcher, which then fires every token; a change firing while Kestrel loads
+        // its configuration was seen to deadlock Kestrel's certificate watcher (its lock against the change token's).
+        var directory = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"halfclose-tests-{Environment.ProcessId}"));
+        var path = System.IO.Path.Combine(directory.FullName, "certificate.pfx");
         File.WriteAllBytes(path, pfx);
         return (X509CertificateLoader.LoadPkcs12(pfx, Password), path);
     }
