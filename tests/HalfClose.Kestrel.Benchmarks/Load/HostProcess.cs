@@ -106,6 +106,31 @@ internal sealed class HostProcess : IAsyncDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
+    /// <summary>
+    /// How many methods the host's JIT has compiled so far (tier-0, tier-1 and on-stack replacement alike), asked over its
+    /// standard input; null for a host that is not one of ours (HAProxy).
+    /// </summary>
+    public async Task<long?> CompiledMethodsAsync()
+    {
+        if (!_process.StartInfo.RedirectStandardInput)
+        {
+            return null;
+        }
+
+        await _process.StandardInput.WriteLineAsync(HostProgram.JitQuery);
+        await _process.StandardInput.FlushAsync();
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        while (await _process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith(HostProgram.JitPrefix, StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(HostProgram.JitPrefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"The {Name} host exited before it answered.");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_process.StartInfo.RedirectStandardInput)

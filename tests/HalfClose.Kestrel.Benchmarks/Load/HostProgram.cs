@@ -10,11 +10,16 @@ namespace HalfClose.Kestrel.Benchmarks.Load;
 
 /// <summary>
 /// The child process side: <c>host KIND [ORIGIN_URL]</c> starts one server on 127.0.0.1:0, prints
-/// <see cref="ReadyPrefix"/> and its address, and runs until its standard input closes.
+/// <see cref="ReadyPrefix"/> and its address, and runs until its standard input closes. Each <see cref="JitQuery"/> line
+/// on its standard input is answered with <see cref="JitPrefix"/> and the number of methods its JIT has compiled so far.
 /// </summary>
 internal static class HostProgram
 {
     public const string ReadyPrefix = "LISTENING ";
+
+    public const string JitQuery = "jit";
+
+    public const string JitPrefix = "JIT ";
 
     private static readonly byte[] Body = "Hello, half-close!\n"u8.ToArray();
 
@@ -38,7 +43,14 @@ internal static class HostProgram
         Console.WriteLine(ReadyPrefix + app.Urls.First());
 
         // The runner closes our standard input to stop us (and it closes when the runner dies).
-        await Console.In.ReadToEndAsync();
+        while (await Console.In.ReadLineAsync() is { } line)
+        {
+            if (line == JitQuery)
+            {
+                Console.WriteLine(JitPrefix + System.Runtime.JitInfo.GetCompiledMethodCount().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
         using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await app.StopAsync(stopping.Token);
         return 0;

@@ -9,6 +9,11 @@ namespace HalfClose.Kestrel.Benchmarks.Load;
 /// </summary>
 internal static class LoadRunner
 {
+    /// <summary>A warm-up pass in which each host compiled at most this many methods leaves the set warm.</summary>
+    private const int SettledMethods = 30;
+
+    private const int MaxWarmupPasses = 6;
+
     // In the order they are driven: each pair side by side, plain Kestrel between its twin and the policy.
     private static readonly HostKind[] Compared =
         [HostKind.KestrelTwin, HostKind.Kestrel, HostKind.KestrelPolicy, HostKind.Yarp, HostKind.YarpPolicy];
@@ -55,12 +60,14 @@ internal static class LoadRunner
             }
 
             var perRound = options.Together ? Groups(options, sets[0]).Count : Slots(options, sets[0]).Count;
-            ReportTable.PrintPlan(options, sets, origin, perRound, WarmupSlots(options, sets).Count);
+            ReportTable.PrintPlan(options, sets, origin, perRound, options.Together ? sets.Count * perRound : WarmupSlots(options, sets).Count);
+            var warm = await WarmUpAsync(options, sets, interrupted.Token);
             var machine = new MachineLoad();
             var (measurements, reference) = options.Together
                 ? await DriveTogetherAsync(options, sets, origin, machine, interrupted.Token)
                 : (await DriveAsync(options, sets, origin, machine, interrupted.Token), null);
-            ReportTable.Print([.. measurements.Where(m => m.Rounds.Count > 0)], origin, machine, options.Together, reference);
+            await PrintCompiledDuringRoundsAsync(sets, warm);
+            ReportTable.Print([.. measurements.Where(m => m.Rounds.Count > 0)], origin, machine, options.Together, reference, sets.Count);
             return interrupted.IsCancellationRequested ? 130 : 0;
         }
         finally
@@ -92,8 +99,6 @@ internal static class LoadRunner
         var results = setSlots[0].ToDictionary(s => (s.Host.Kind, s.Workload), s => new Measurement(s.Host.Kind, s.Workload));
         List<LoadClient> client = [new(options.Connections, options.Round, options.MaxRequests)];
         var leadIn = new LoadClient(options.Connections, options.Round / 4, options.MaxRequests);
-        await WarmUpAsync(options, sets, interrupted);
-
         for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
         {
             // A B then B A on each set's next turn: the host that goes second meets what the first left behind (a
@@ -143,8 +148,6 @@ internal static class LoadRunner
         var clients = Enumerable.Range(0, setGroups.Max(groups => groups.Max(g => g.Count)))
             .Select(_ => new LoadClient(options.Connections, options.Round, options.MaxRequests))
             .ToList();
-        await WarmUpAsync(options, sets, interrupted);
-
         for (var round = 1; round <= options.Rounds && !interrupted.IsCancellationRequested; round++)
         {
             var (set, turn) = ((round - 1) % sets.Count, (round - 1) / sets.Count);
@@ -204,7 +207,7 @@ internal static class LoadRunner
 
     /// <summary>
     /// What <c>--drive=together</c> drives at once: per workload, the Kestrel hosts together and the YARP hosts together;
-    /// under half-closing clients, kestrel+policy beside kestrel, yarp+policy beside plain yarp's conn-per-request (the
+    /// under half-closing clients, the Kestrel hosts together, yarp+policy beside plain yarp's conn-per-request (the
     /// reference for the half-close rate), and plain yarp and HAProxy each alone (their figures are for reference).
     /// </summary>
     private static List<List<Slot>> Groups(LoadOptions options, List<HostProcess> set)
@@ -214,7 +217,7 @@ internal static class LoadRunner
         {
             if (workload == Workload.HalfClose)
             {
-                Add((HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
+                Add((HostKind.KestrelTwin, workload, false), (HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
                 Add((HostKind.Yarp, Workload.ConnectionPerRequest, true), (HostKind.YarpPolicy, workload, false));
                 Add((HostKind.Yarp, workload, false));
                 Add((HostKind.HaProxy, workload, false));
@@ -245,14 +248,88 @@ internal static class LoadRunner
     /// <summary>One host under one workload in a group; a reference slot is measured for the half-close rate only.</summary>
     private readonly record struct Slot(HostProcess Host, Workload Workload, bool Reference);
 
-    /// <summary>Every host process under every workload it takes, once, before the measured rounds.</summary>
-    private static async Task WarmUpAsync(LoadOptions options, List<List<HostProcess>> sets, CancellationToken interrupted)
+    /// <summary>
+    /// Warm-up: every host process under every workload it takes, set by set, pass after pass until a pass in which no
+    /// host's JIT compiled more than <see cref="SettledMethods"/> methods (at most <see cref="MaxWarmupPasses"/> passes). A
+    /// .NET host keeps compiling for seconds after it starts serving (tier 0, then instrumented code, then tier 1); a host
+    /// measured before that ends pays for it in its rounds, the one with more code (the policy) more than its pair.
+    /// Returns each .NET host's compiled-method count at the end, to tell how much was compiled during the rounds.
+    /// </summary>
+    private static async Task<Dictionary<HostProcess, long>> WarmUpAsync(LoadOptions options, List<List<HostProcess>> sets, CancellationToken interrupted)
     {
-        var warmup = new LoadClient(options.Connections, options.Warmup, options.MaxRequests);
-        foreach (var (host, workload) in WarmupSlots(options, sets).TakeWhile(_ => !interrupted.IsCancellationRequested))
+        // Driven as the rounds drive them (together: a group's hosts at once), each host under each of its workloads.
+        var warmed = new HashSet<HostProcess>();
+        var counts = new Dictionary<HostProcess, long>();
+        List<LoadClient> clients = [];
+        for (var i = 0; i < sets.Count && !interrupted.IsCancellationRequested; i++)
         {
-            await warmup.RunAsync(workload, host.Port);
+            // HAProxy is in every set: warmed up once.
+            var groups = (options.Together ? Groups(options, sets[i]) : [.. Slots(options, sets[i]).Select(s => new List<Slot> { new(s.Host, s.Workload, false) })])
+                .Select(g => g.Where(s => !warmed.Contains(s.Host)).ToList())
+                .Where(g => g.Count > 0)
+                .ToList();
+            if (groups.Count == 0)
+            {
+                continue;
+            }
+
+            var hosts = groups.SelectMany(g => g.Select(s => s.Host)).Distinct().ToList();
+            warmed.UnionWith(hosts);
+            while (clients.Count < groups.Max(g => g.Count))
+            {
+                clients.Add(new LoadClient(options.Connections, options.Warmup, options.MaxRequests));
+            }
+
+            for (var pass = 1; pass <= MaxWarmupPasses && !interrupted.IsCancellationRequested; pass++)
+            {
+                var before = await CompiledMethodsAsync(hosts);
+                foreach (var group in groups.TakeWhile(_ => !interrupted.IsCancellationRequested))
+                {
+                    await Task.WhenAll(group.Select((slot, c) => clients[c].RunAsync(slot.Workload, slot.Host.Port)));
+                }
+
+                var after = await CompiledMethodsAsync(hosts);
+                var compiled = after.Select(a => (a.Key, Methods: a.Value - before[a.Key])).ToList();
+                Console.WriteLine($"warm-up{(sets.Count > 1 ? $" #{i + 1}" : "")} pass {pass}: methods compiled " +
+                    string.Join(", ", compiled.Select(c => $"{c.Key.Name} {c.Methods}")));
+                foreach (var (host, count) in after)
+                {
+                    counts[host] = count;
+                }
+
+                if (compiled.All(c => c.Methods <= SettledMethods))
+                {
+                    break;
+                }
+            }
         }
+
+        Console.WriteLine();
+        return counts;
+    }
+
+    /// <summary>The compiled-method count of each .NET host among <paramref name="hosts"/> (HAProxy has none).</summary>
+    private static async Task<Dictionary<HostProcess, long>> CompiledMethodsAsync(IEnumerable<HostProcess> hosts)
+    {
+        var counts = new Dictionary<HostProcess, long>();
+        foreach (var host in hosts)
+        {
+            if (await host.CompiledMethodsAsync() is { } count)
+            {
+                counts[host] = count;
+            }
+        }
+
+        return counts;
+    }
+
+    /// <summary>Per host kind, the methods each process's JIT compiled during the measured rounds: warm-up that leaked in.</summary>
+    private static async Task PrintCompiledDuringRoundsAsync(List<List<HostProcess>> sets, Dictionary<HostProcess, long> warm)
+    {
+        var now = await CompiledMethodsAsync(warm.Keys);
+        Console.WriteLine("JIT during the measured rounds (methods compiled, per process): " + string.Join("; ", sets[0]
+            .Where(h => warm.ContainsKey(h))
+            .Select(h => $"{h.Name} " + string.Join(" ", sets.Select(set => set.First(x => x.Kind == h.Kind)).Select(x => now[x] - warm[x])))));
     }
 
     /// <summary>One slot's round on the progress line: its rate and CPU per request.</summary>
@@ -270,13 +347,11 @@ internal static class LoadRunner
     private static List<(HostProcess Host, Workload Workload)> WarmupSlots(LoadOptions options, List<List<HostProcess>> sets) =>
         [.. sets.SelectMany(set => Slots(options, set)).Distinct()];
 
-    /// <summary>HAProxy takes the half-closing clients only, the A/A twin the two workloads whose CPU is compared.</summary>
-    private static bool Drives(HostKind host, Workload workload) => host switch
-    {
-        HostKind.HaProxy => workload == Workload.HalfClose,
-        HostKind.KestrelTwin => workload != Workload.HalfClose,
-        _ => true,
-    };
+    /// <summary>
+    /// HAProxy takes the half-closing clients only. The A/A twin takes every workload plain Kestrel takes: a process's
+    /// history (what it compiled, the threads it started) is part of what it costs later.
+    /// </summary>
+    private static bool Drives(HostKind host, Workload workload) => host != HostKind.HaProxy || workload == Workload.HalfClose;
 
     private static async Task<bool> WantHaProxyAsync(HaProxyMode mode)
     {

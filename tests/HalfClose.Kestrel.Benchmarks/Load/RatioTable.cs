@@ -16,7 +16,7 @@ internal static class RatioTable
         (HostKind.YarpPolicy, HostKind.HaProxy, ""),
     ];
 
-    public static void Print(IReadOnlyList<Measurement> measurements, bool together, Measurement? reference)
+    public static void Print(IReadOnlyList<Measurement> measurements, bool together, Measurement? reference, int sets)
     {
         var pairs = measurements.Select(m => m.Workload).Distinct()
             .SelectMany(w => Pairs.Select(p => (Workload: w, p.Note, A: Find(measurements, p.A, w), B: Find(measurements, p.B, w))))
@@ -31,13 +31,15 @@ internal static class RatioTable
         Console.WriteLine("cpu/req: CPU time per request, below 1 is cheaper; req/s: above 1 is faster. The A/A pair (the same server twice)");
         Console.WriteLine("  is the noise floor. median: of the per-round ratios. gmean [95% CI]: the geometric mean of the per-round ratios and");
         Console.WriteLine("  a Student t-interval (n-1 df) of the mean per-round log ratio, taken back to ratios; ±: its half-width.");
-        Console.WriteLine("  pooled: the ratio of the values over all rounds together. n: rounds.");
-        Console.WriteLine($"{"workload",-16} {"pair",-28} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"pooled",7} {"n",3}");
+        Console.WriteLine("  [sets]: the same interval over the process sets (each set's mean log ratio, sets-1 df), which also holds when");
+        Console.WriteLine("  one process differs from another of its build for its whole life; n/a with one set. pooled: the ratio of the");
+        Console.WriteLine("  values over all rounds together. n: rounds.");
+        Console.WriteLine(Header);
         foreach (var (workload, name, a, b) in pairs)
         {
-            var cpu = RoundRatios.From(a.Rounds.Select(r => r.CpuPerRequest), b.Rounds.Select(r => r.CpuPerRequest), a.CpuPerRequest, b.CpuPerRequest);
+            var cpu = RoundRatios.From(a.Rounds.Select(r => r.CpuPerRequest), b.Rounds.Select(r => r.CpuPerRequest), a.CpuPerRequest, b.CpuPerRequest, sets);
             var rate = RoundRatios.From(
-                a.Rounds.Select(r => (double?)r.RequestsPerSecond), b.Rounds.Select(r => (double?)r.RequestsPerSecond), a.RequestsPerSecond, b.RequestsPerSecond);
+                a.Rounds.Select(r => (double?)r.RequestsPerSecond), b.Rounds.Select(r => (double?)r.RequestsPerSecond), a.RequestsPerSecond, b.RequestsPerSecond, sets);
             PrintRow(Workloads.Name(workload), name, "cpu/req", cpu);
             PrintRow("", "", "req/s", rate);
         }
@@ -51,11 +53,11 @@ internal static class RatioTable
                 $"{Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7}");
         }
 
-        PrintHalfCloseRate(measurements, reference);
+        PrintHalfCloseRate(measurements, reference, sets);
     }
 
     /// <summary>yarp+policy under half-closing clients against plain yarp under conn-per-request, in the same rounds.</summary>
-    private static void PrintHalfCloseRate(IReadOnlyList<Measurement> measurements, Measurement? reference)
+    private static void PrintHalfCloseRate(IReadOnlyList<Measurement> measurements, Measurement? reference, int sets)
     {
         var halfClose = Find(measurements, HostKind.YarpPolicy, Workload.HalfClose);
         var connPerRequest = reference ?? Find(measurements, HostKind.Yarp, Workload.ConnectionPerRequest);
@@ -68,13 +70,14 @@ internal static class RatioTable
             halfClose.Rounds.Select(r => (double?)r.RequestsPerSecond),
             connPerRequest.Rounds.Select(r => (double?)r.RequestsPerSecond),
             halfClose.RequestsPerSecond,
-            connPerRequest.RequestsPerSecond);
+            connPerRequest.RequestsPerSecond,
+            sets);
         Console.WriteLine();
         Console.WriteLine("half-close: yarp+policy's rate over the rate at which plain yarp proxies conn-per-request");
         Console.WriteLine(reference is null
             ? "  (yarp+policy's half-close req/s / yarp's conn-per-request req/s; both driven in every round)"
             : "  (yarp+policy's half-close req/s / yarp's conn-per-request req/s, the two driven at the same time in every round)");
-        Console.WriteLine($"{"",-16} {"",-28} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"pooled",7} {"n",3}");
+        Console.WriteLine(Header);
         PrintRow("half-close", "yarp+policy / yarp c-p-r", "req/s", ratios);
     }
 
@@ -86,11 +89,17 @@ internal static class RatioTable
             return;
         }
 
-        var interval = r.Low is { } low && r.High is { } high ? $"[{F(low)}, {F(high)}]" : "n/a";
-        var spread = r.Spread is { } s ? (s * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "n/a";
         var pooled = r.Pooled is { } p ? F(p) : "n/a";
-        Console.WriteLine($"{workload,-16} {pair,-28} {metric,-7} {F(r.Median),7} {F(r.GeometricMean),7} {interval,-16} {spread,6} {pooled,7} {r.Count,3}");
+        Console.WriteLine($"{workload,-16} {pair,-28} {metric,-7} {F(r.Median),7} {F(r.GeometricMean),7} {Interval(r.Low, r.High),-16} {Spread(r.Spread),6} " +
+            $"{Interval(r.SetLow, r.SetHigh),-16} {Spread(r.SetSpread),6} {pooled,7} {r.Count,3}");
     }
+
+    private static string Header =>
+        $"{"workload",-16} {"pair",-28} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"[sets]",-16} {"±",6} {"pooled",7} {"n",3}";
+
+    private static string Interval(double? low, double? high) => low is { } l && high is { } h ? $"[{F(l)}, {F(h)}]" : "n/a";
+
+    private static string Spread(double? spread) => spread is { } s ? (s * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "n/a";
 
     private static Measurement? Find(IReadOnlyList<Measurement> measurements, HostKind host, Workload workload) =>
         measurements.FirstOrDefault(m => m.Host == host && m.Workload == workload);

@@ -17,8 +17,9 @@ internal static class ReportTable
             ? $"the two sides of each pair driven at the same time, {perRound} groups a round"
             : $"the two sides of each pair one right after the other, {perRound} hosts x workloads a round";
         Console.WriteLine($"Load run on 127.0.0.1: {options.Connections} connections, {options.Rounds} rounds of {options.Round.TotalSeconds:0.#} s " +
-            $"per host and workload after {options.Warmup.TotalSeconds:0.#} s of warm-up; {sets.Count} host process(es) of each kind, " +
-            $"taken in turn by the rounds; {drive}; {(options.ServerGc ? "server" : "workstation")} GC in the .NET hosts; about {total.TotalSeconds:0} s.");
+            $"per host and workload after warm-up passes of {options.Warmup.TotalSeconds:0.#} s per host and workload (until the hosts' JIT " +
+            $"settles); {sets.Count} host process(es) of each kind, " +
+            $"taken in turn by the rounds; {drive}; {(options.ServerGc ? "server" : "workstation")} GC in the .NET hosts; about {total.TotalSeconds:0} s with one warm-up pass.");
         Console.WriteLine($"CPU time: {ProcCpu.Source}.");
         Console.WriteLine($"  origin (plain Kestrel, behind the proxies): port {origin.Port}, pid {origin.Pid}");
         for (var i = 0; i < sets.Count; i++)
@@ -34,7 +35,8 @@ internal static class ReportTable
         Console.WriteLine();
     }
 
-    public static void Print(IReadOnlyList<Measurement> measurements, HostProcess origin, MachineLoad machine, bool together, Measurement? reference)
+    public static void Print(
+        IReadOnlyList<Measurement> measurements, HostProcess origin, MachineLoad machine, bool together, Measurement? reference, int sets)
     {
         Console.WriteLine();
         machine.Print();
@@ -55,7 +57,7 @@ internal static class ReportTable
         }
 
         Console.WriteLine($"(origin, lifetime peak: {ProcMemory.PeakBytes(origin.Pid) / MiB:0.0} MiB)");
-        RatioTable.Print(measurements, together, reference);
+        RatioTable.Print(measurements, together, reference, sets);
     }
 
     /// <summary>Every round's value when there are a few; else the lowest, the median and the highest.</summary>
