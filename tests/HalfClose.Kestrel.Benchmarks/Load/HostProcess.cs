@@ -106,25 +106,22 @@ internal sealed class HostProcess : IAsyncDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    /// <summary>
-    /// How many methods the host's JIT has compiled so far (tier-0, tier-1 and on-stack replacement alike), asked over its
-    /// standard input; null for a host that is not one of ours (HAProxy).
-    /// </summary>
-    public async Task<long?> CompiledMethodsAsync()
+    /// <summary>The host's <see cref="HostCounters"/>, asked over its standard input; null for a host that is not one of ours (HAProxy).</summary>
+    public async Task<HostCounters?> CountersAsync()
     {
         if (!_process.StartInfo.RedirectStandardInput)
         {
             return null;
         }
 
-        await _process.StandardInput.WriteLineAsync(HostProgram.JitQuery);
+        await _process.StandardInput.WriteLineAsync(HostProgram.CountersQuery);
         await _process.StandardInput.FlushAsync();
         using var timeout = new CancellationTokenSource(StartTimeout);
         while (await _process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
-            if (line.StartsWith(HostProgram.JitPrefix, StringComparison.Ordinal))
+            if (line.StartsWith(HostProgram.CountersPrefix, StringComparison.Ordinal))
             {
-                return long.Parse(line.AsSpan(HostProgram.JitPrefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+                return HostCounters.Parse(line.AsSpan(HostProgram.CountersPrefix.Length));
             }
         }
 

@@ -10,16 +10,16 @@ namespace HalfClose.Kestrel.Benchmarks.Load;
 
 /// <summary>
 /// The child process side: <c>host KIND [ORIGIN_URL]</c> starts one server on 127.0.0.1:0, prints
-/// <see cref="ReadyPrefix"/> and its address, and runs until its standard input closes. Each <see cref="JitQuery"/> line
-/// on its standard input is answered with <see cref="JitPrefix"/> and the number of methods its JIT has compiled so far.
+/// <see cref="ReadyPrefix"/> and its address, and runs until its standard input closes. Each <see cref="CountersQuery"/>
+/// line on its standard input is answered with <see cref="CountersPrefix"/> and its <see cref="HostCounters"/>.
 /// </summary>
 internal static class HostProgram
 {
     public const string ReadyPrefix = "LISTENING ";
 
-    public const string JitQuery = "jit";
+    public const string CountersQuery = "counters";
 
-    public const string JitPrefix = "JIT ";
+    public const string CountersPrefix = "COUNTERS ";
 
     private static readonly byte[] Body = "Hello, half-close!\n"u8.ToArray();
 
@@ -45,9 +45,9 @@ internal static class HostProgram
         // The runner closes our standard input to stop us (and it closes when the runner dies).
         while (await Console.In.ReadLineAsync() is { } line)
         {
-            if (line == JitQuery)
+            if (line == CountersQuery)
             {
-                Console.WriteLine(JitPrefix + System.Runtime.JitInfo.GetCompiledMethodCount().ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Console.WriteLine(CountersPrefix + HostCounters.Now().Format());
             }
         }
 

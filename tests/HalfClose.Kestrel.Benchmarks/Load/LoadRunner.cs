@@ -177,18 +177,20 @@ internal static class LoadRunner
 
     /// <summary>
     /// The slots of one group at the same time (in turns, a group of one), each with its own client, and the CPU time each
-    /// host used meanwhile. The origin's is given to a proxy only when the group has no other: with two, it served both.
+    /// host used meanwhile (and its counters, read before and after). The origin's is given to a proxy only when the group has no other: with two, it served both.
     /// </summary>
     private static async Task<(RoundResult Result, bool PeakReset)[]> RunGroupAsync(
         List<LoadClient> clients, List<Slot> group, HostProcess origin, MachineLoad machine)
     {
         var peakReset = group.Select(s => ProcMemory.TryResetPeak(s.Host.Pid)).ToArray();
         var proxies = group.Count(s => HostKinds.IsYarp(s.Host.Kind));
+        var countersBefore = await Task.WhenAll(group.Select(s => s.Host.CountersAsync()));
         var hostsBefore = group.Select(s => ProcCpu.Time(s.Host.Pid)).ToArray();
         var before = (Origin: ProcCpu.Time(origin.Pid), Runner: ProcCpu.Time(Environment.ProcessId), Machine: ProcCpu.MachineTimes());
         var runs = await Task.WhenAll(group.Select((slot, i) => clients[i].RunAsync(slot.Workload, slot.Host.Port)));
         var hostsAfter = group.Select(s => ProcCpu.Time(s.Host.Pid)).ToArray();
         var after = (Origin: ProcCpu.Time(origin.Pid), Runner: ProcCpu.Time(Environment.ProcessId), Machine: ProcCpu.MachineTimes());
+        var countersAfter = await Task.WhenAll(group.Select(s => s.Host.CountersAsync()));
 
         var originCpu = after.Origin - before.Origin;
         var hostsCpu = hostsBefore.Zip(hostsAfter, (b, a) => a - b).ToArray();
@@ -201,7 +203,7 @@ internal static class LoadRunner
         machine.Add(after.Machine?.Busy - before.Machine?.Busy, after.Machine?.Total - before.Machine?.Total, ours);
         return [.. group.Select((slot, i) => (
             RoundResult.From(runs[i].Tallies, runs[i].Elapsed, ProcMemory.PeakBytes(slot.Host.Pid), hostsCpu[i],
-                HostKinds.IsYarp(slot.Host.Kind) && proxies == 1 ? originCpu : null),
+                HostKinds.IsYarp(slot.Host.Kind) && proxies == 1 ? originCpu : null, countersAfter[i] - countersBefore[i]),
             peakReset[i]))];
     }
 
@@ -314,9 +316,9 @@ internal static class LoadRunner
         var counts = new Dictionary<HostProcess, long>();
         foreach (var host in hosts)
         {
-            if (await host.CompiledMethodsAsync() is { } count)
+            if (await host.CountersAsync() is { } counters)
             {
-                counts[host] = count;
+                counts[host] = counters.Methods;
             }
         }
 

@@ -30,6 +30,12 @@ internal sealed class Measurement(HostKind host, Workload workload)
     /// <summary>The same for the origin behind a proxy; null for a host without one.</summary>
     public double? OriginCpuPerRequest => Pooled(r => r.OriginCpu);
 
+    /// <summary>The bytes the host allocated over its successful requests, all rounds pooled; null for HAProxy.</summary>
+    public double? AllocatedPerRequest => PooledCount(c => c.Allocated);
+
+    /// <summary>The thread-pool work items the host completed over its successful requests, all rounds pooled; null for HAProxy.</summary>
+    public double? WorkItemsPerRequest => PooledCount(c => c.WorkItems);
+
     public void Add(RoundResult round)
     {
         _rounds.Add(round);
@@ -47,6 +53,13 @@ internal sealed class Measurement(HostKind host, Workload workload)
 
         var index = (int)Math.Ceiling(quantile * _sorted.Length) - 1;
         return System.Diagnostics.Stopwatch.GetElapsedTime(0, _sorted[Math.Clamp(index, 0, _sorted.Length - 1)]);
+    }
+
+    private double? PooledCount(Func<HostCounters, long> count)
+    {
+        var measured = _rounds.Where(r => r.Counters is not null).ToList();
+        var ok = measured.Sum(r => (long)r.Ok);
+        return ok > 0 ? (double)measured.Sum(r => count(r.Counters!.Value)) / ok : null;
     }
 
     private double? Pooled(Func<RoundResult, TimeSpan?> cpu)

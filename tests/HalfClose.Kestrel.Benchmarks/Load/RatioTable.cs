@@ -45,12 +45,14 @@ internal static class RatioTable
         }
 
         Console.WriteLine();
-        Console.WriteLine("Latency and memory, A / B over all rounds (above 1 is more).");
-        Console.WriteLine($"{"workload",-16} {"pair",-28} {"p50",7} {"p99",7} {"peak",7}");
+        Console.WriteLine("Latency, memory and the hosts' own counts, A / B over all rounds (above 1 is more); B/req, items/req: bytes");
+        Console.WriteLine("  allocated and thread-pool work items per request, exact counts (their difference per request in parentheses).");
+        Console.WriteLine($"{"workload",-16} {"pair",-28} {"p50",7} {"p99",7} {"peak",7} {"B/req",-16} {"items/req",-16}");
         foreach (var (workload, name, a, b) in pairs)
         {
             Console.WriteLine($"{Workloads.Name(workload),-16} {name,-28} {Ratio(a.Latency(0.50), b.Latency(0.50)),7} " +
-                $"{Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7}");
+                $"{Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7} " +
+                $"{CountRatio(a.AllocatedPerRequest, b.AllocatedPerRequest, 0),-16} {CountRatio(a.WorkItemsPerRequest, b.WorkItemsPerRequest, 2),-16}");
         }
 
         PrintHalfCloseRate(measurements, reference, sets);
@@ -107,6 +109,10 @@ internal static class RatioTable
     private static string F(double ratio) => ratio.ToString("0.000", CultureInfo.InvariantCulture);
 
     private static string Ratio(TimeSpan? a, TimeSpan? b) => a is { } x && b is { } y ? Ratio(x.Ticks, y.Ticks) : "n/a";
+
+    private static string CountRatio(double? a, double? b, int digits) => a is { } x && b is { } y && y > 0
+        ? $"{Ratio(x, y)} ({Math.Round(x - y, digits).ToString(digits == 0 ? "+0;-0;0" : "+0.00;-0.00;0.00", CultureInfo.InvariantCulture)})"
+        : "n/a";
 
     private static string Ratio(double a, double b) => b > 0 ? (a / b).ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
 }

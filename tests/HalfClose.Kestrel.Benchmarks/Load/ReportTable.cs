@@ -46,14 +46,17 @@ internal static class ReportTable
         Console.WriteLine("Peak MiB: the host process's peak resident set (VmHWM), reset before each round; the highest round.");
         Console.WriteLine("Zero-byte: connections that ended with no byte of response. Failed: resets after bytes, timeouts, non-200, connect errors.");
         Console.WriteLine();
-        Console.WriteLine($"{"workload",-16} {"host",-15} {"req/s",9} {"cpu µs/req",10} {"origin µs/req",13} {"p50 ms",8} {"p99 ms",8} {"peak MiB",9} " +
-            $"{"ok",9} {"zero-byte",9} {"failed",7}  req/s per round");
+        Console.WriteLine("B/req, items/req: the bytes the host process allocated and the thread-pool work items it completed (its own exact");
+        Console.WriteLine("  counts, read before and after each round) over the requests it answered with 200, all rounds pooled.");
+        Console.WriteLine();
+        Console.WriteLine($"{"workload",-16} {"host",-15} {"req/s",9} {"cpu µs/req",10} {"origin µs/req",13} {"B/req",8} {"items/req",9} {"p50 ms",8} {"p99 ms",8} " +
+            $"{"peak MiB",9} {"ok",9} {"zero-byte",9} {"failed",7}  req/s per round");
         foreach (var m in measurements)
         {
             var rounds = Rounds(m.Rounds.Select(r => r.RequestsPerSecond).ToList());
             Console.WriteLine($"{Workloads.Name(m.Workload),-16} {HostKinds.Name(m.Host),-15} {m.RequestsPerSecond,9:0} {Us(m.CpuPerRequest),10} " +
-                $"{Us(m.OriginCpuPerRequest),13} {Ms(m.Latency(0.50)),8} {Ms(m.Latency(0.99)),8} {m.PeakBytes / MiB,9:0.0} {m.Ok,9} " +
-                $"{m.ZeroByte,9} {m.Failed,7}  {rounds}");
+                $"{Us(m.OriginCpuPerRequest),13} {Count(m.AllocatedPerRequest, "0"),8} {Count(m.WorkItemsPerRequest, "0.00"),9} {Ms(m.Latency(0.50)),8} " +
+                $"{Ms(m.Latency(0.99)),8} {m.PeakBytes / MiB,9:0.0} {m.Ok,9} {m.ZeroByte,9} {m.Failed,7}  {rounds}");
         }
 
         Console.WriteLine($"(origin, lifetime peak: {ProcMemory.PeakBytes(origin.Pid) / MiB:0.0} MiB)");
@@ -73,6 +76,8 @@ internal static class ReportTable
     }
 
     private static string Us(double? microseconds) => microseconds is { } us ? us.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
+
+    private static string Count(double? perRequest, string format) => perRequest is { } n ? n.ToString(format, CultureInfo.InvariantCulture) : "n/a";
 
     private static string Ms(TimeSpan? latency) => latency is { } l ? l.TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture) : "-";
 }
