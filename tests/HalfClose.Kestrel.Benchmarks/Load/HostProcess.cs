@@ -10,6 +10,7 @@ internal sealed class HostProcess : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly Process _process;
+    private bool _silent;
 
     private HostProcess(HostKind kind, Process process, int port)
     {
@@ -106,33 +107,55 @@ internal sealed class HostProcess : IAsyncDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    /// <summary>The host's <see cref="HostCounters"/>, asked over its standard input; null for a host that is not one of ours (HAProxy).</summary>
+    /// <summary>
+    /// The host's <see cref="HostCounters"/>, asked over its standard input; null for a host that is not one of ours
+    /// (HAProxy), and from the first time a host does not answer (it exited, or stayed silent for 30 s), said once.
+    /// </summary>
     public async Task<HostCounters?> CountersAsync()
     {
-        if (!_process.StartInfo.RedirectStandardInput)
+        if (!_process.StartInfo.RedirectStandardInput || _silent)
         {
             return null;
         }
 
-        await _process.StandardInput.WriteLineAsync(HostProgram.CountersQuery);
-        await _process.StandardInput.FlushAsync();
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        while (await _process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        try
         {
-            if (line.StartsWith(HostProgram.CountersPrefix, StringComparison.Ordinal))
+            await _process.StandardInput.WriteLineAsync(HostProgram.CountersQuery);
+            await _process.StandardInput.FlushAsync();
+            using var timeout = new CancellationTokenSource(StartTimeout);
+            while (await _process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
             {
-                return HostCounters.Parse(line.AsSpan(HostProgram.CountersPrefix.Length));
+                if (line.StartsWith(HostProgram.CountersPrefix, StringComparison.Ordinal))
+                {
+                    return HostCounters.Parse(line.AsSpan(HostProgram.CountersPrefix.Length));
+                }
             }
         }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or FormatException)
+        {
+            Console.WriteLine($"(the {Name} host, pid {Pid}, did not answer its counters: {ex.Message}; its counts are n/a from here on)");
+            _silent = true;
+            return null;
+        }
 
-        throw new InvalidOperationException($"The {Name} host exited before it answered.");
+        Console.WriteLine($"(the {Name} host, pid {Pid}, exited; its counts are n/a from here on)");
+        _silent = true;
+        return null;
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_process.StartInfo.RedirectStandardInput)
         {
-            _process.StandardInput.Close();
+            try
+            {
+                _process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The host is gone (a query it never read is still buffered): nothing to tell it.
+            }
+
             using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             try
             {

@@ -291,7 +291,7 @@ internal static class LoadRunner
                 }
 
                 var after = await CompiledMethodsAsync(hosts);
-                var compiled = after.Select(a => (a.Key, Methods: a.Value - before[a.Key])).ToList();
+                var compiled = after.Where(a => before.ContainsKey(a.Key)).Select(a => (a.Key, Methods: a.Value - before[a.Key])).ToList();
                 Console.WriteLine($"warm-up{(sets.Count > 1 ? $" #{i + 1}" : "")} pass {pass}: methods compiled " +
                     string.Join(", ", compiled.Select(c => $"{c.Key.Name} {c.Methods}")));
                 foreach (var (host, count) in after)
@@ -331,7 +331,8 @@ internal static class LoadRunner
         var now = await CompiledMethodsAsync(warm.Keys);
         Console.WriteLine("JIT during the measured rounds (methods compiled, per process): " + string.Join("; ", sets[0]
             .Where(h => warm.ContainsKey(h))
-            .Select(h => $"{h.Name} " + string.Join(" ", sets.Select(set => set.First(x => x.Kind == h.Kind)).Select(x => now[x] - warm[x])))));
+            .Select(h => $"{h.Name} " + string.Join(" ", sets.Select(set => set.First(x => x.Kind == h.Kind))
+                .Select(x => now.TryGetValue(x, out var count) && warm.TryGetValue(x, out var before) ? $"{count - before}" : "n/a")))));
     }
 
     /// <summary>One slot's round on the progress line: its rate and CPU per request.</summary>
