@@ -177,7 +177,8 @@ internal static class LoadRunner
 
     /// <summary>
     /// The slots of one group at the same time (in turns, a group of one), each with its own client, and the CPU time each
-    /// host used meanwhile (and its counters, read before and after). The origin's is given to a proxy only when the group has no other: with two, it served both.
+    /// host used meanwhile (and its counters, read before and after). The origin's is given to a proxy only when the group
+    /// has no other: with two, it served both.
     /// </summary>
     private static async Task<(RoundResult Result, bool PeakReset)[]> RunGroupAsync(
         List<LoadClient> clients, List<Slot> group, HostProcess origin, MachineLoad machine)
@@ -257,7 +258,8 @@ internal static class LoadRunner
     /// measured before that ends pays for it in its rounds, the one with more code (the policy) more than its pair.
     /// Returns each .NET host's compiled-method count at the end, to tell how much was compiled during the rounds.
     /// </summary>
-    private static async Task<Dictionary<HostProcess, long>> WarmUpAsync(LoadOptions options, List<List<HostProcess>> sets, CancellationToken interrupted)
+    private static async Task<Dictionary<HostProcess, long>> WarmUpAsync(
+        LoadOptions options, List<List<HostProcess>> sets, CancellationToken interrupted)
     {
         // Driven as the rounds drive them (together: a group's hosts at once), each host under each of its workloads.
         var warmed = new HashSet<HostProcess>();
@@ -266,7 +268,9 @@ internal static class LoadRunner
         for (var i = 0; i < sets.Count && !interrupted.IsCancellationRequested; i++)
         {
             // HAProxy is in every set: warmed up once.
-            var groups = (options.Together ? Groups(options, sets[i]) : [.. Slots(options, sets[i]).Select(s => new List<Slot> { new(s.Host, s.Workload, false) })])
+            var groups = (options.Together
+                    ? Groups(options, sets[i])
+                    : [.. Slots(options, sets[i]).Select(s => new List<Slot> { new(s.Host, s.Workload, false) })])
                 .Select(g => g.Where(s => !warmed.Contains(s.Host)).ToList())
                 .Where(g => g.Count > 0)
                 .ToList();
@@ -302,6 +306,12 @@ internal static class LoadRunner
                 if (compiled.All(c => c.Methods <= SettledMethods))
                 {
                     break;
+                }
+
+                if (pass == MaxWarmupPasses)
+                {
+                    Console.WriteLine($"warm-up{(sets.Count > 1 ? $" #{i + 1}" : "")}: not settled after {MaxWarmupPasses} passes; " +
+                        "the rounds will count the JIT's work (a longer --warmup settles it in fewer passes)");
                 }
             }
         }
