@@ -49,7 +49,7 @@ public sealed partial class AotTests(ITestOutputHelper output)
     private static async Task<(string Binary, int Warnings, string Log)> PublishAsync()
     {
         var root = Sdk.RepositoryRoot();
-        var outputDirectory = Path.Combine(Path.GetTempPath(), $"halfclose-aot-{Environment.ProcessId}");
+        var outputDirectory = TestDirectory.Create("halfclose-aot");
         var project = Path.Combine(root, "tests", "HalfClose.Kestrel.AotApp", "HalfClose.Kestrel.AotApp.csproj");
         var (exitCode, log) = await Sdk.RunAsync(
             "dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "-o", outputDirectory, "-p:PublishAot=true"], TimeSpan.FromMinutes(15));

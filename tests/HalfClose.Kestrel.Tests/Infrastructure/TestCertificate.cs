@@ -33,8 +33,7 @@ public static class TestCertificate
         // In a directory of its own: Kestrel watches a configured certificate's directory, recursively, and a busy one (the
         // temp directory itself) can overflow the watcher, which then fires every token; a change firing while Kestrel loads
         // its configuration was seen to deadlock Kestrel's certificate watcher (its lock against the change token's).
-        var directory = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"halfclose-tests-{Environment.ProcessId}"));
-        var path = System.IO.Path.Combine(directory.FullName, "certificate.pfx");
+        var path = System.IO.Path.Combine(TestDirectory.Create("halfclose-tests"), "certificate.pfx");
         File.WriteAllBytes(path, pfx);
         return (X509CertificateLoader.LoadPkcs12(pfx, Password), path);
     }
