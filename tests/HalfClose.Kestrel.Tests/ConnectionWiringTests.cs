@@ -246,8 +246,23 @@ public sealed class ConnectionWiringTests : IDisposable
     }
 
     [Fact]
-    public async Task ListenerAttachedMidConnection_HalfOpenCounterNeverGoesNegative()
+    public async Task ListenerAttachedWhileHalfOpen_HalfOpenCounterNeverGoesNegative()
     {
+        var connection = Start();
+        await ClientFinAsync();
+        await FiredAsync(connection.ClientHalfClosed);
+
+        // The connection went half-open before the listener came: its -1 would be one without a +1.
+        using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.active_half_open_connections");
+        connection.Complete();
+
+        Assert.Empty(halfOpen.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public async Task ListenerAttachedAfterStartBeforeTheFin_SeesTheHalfOpenCountRiseAndFall()
+    {
+        // The instruments are asked at the connection's first event that records: its FIN, after the listener came.
         var connection = Start();
         using var halfOpen = new MetricCollector<long>(Meters, HalfCloseMetrics.MeterName, "halfclose.active_half_open_connections");
 
@@ -255,6 +270,6 @@ public sealed class ConnectionWiringTests : IDisposable
         await FiredAsync(connection.ClientHalfClosed);
         connection.Complete();
 
-        Assert.Empty(halfOpen.GetMeasurementSnapshot());
+        Assert.Equal([1, -1], halfOpen.GetMeasurementSnapshot().Select(m => m.Value));
     }
 }

@@ -3,15 +3,16 @@ using Microsoft.Extensions.Logging;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
-/// One connection's logs and metrics. Which instruments are recorded is read once, when the connection starts (as
-/// Kestrel's own connection metrics do), so a listener attached mid-connection never sees a -1 without its +1.
+/// One connection's logs and metrics. Which instruments are recorded is read once, at the connection's first event that
+/// records any (its client's FIN, a lingering close): most connections have none, and never ask the instruments. A
+/// half-open count's -1 goes only where its +1 went, so a listener attached meanwhile never sees one without the other.
 /// Called under the connection's lock or from its single close path: no state of its own is shared across threads.
 /// A struct kept in the connection (no object of its own per connection).
 /// </summary>
 internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCore.Connections.ConnectionContext connection)
 {
-    private readonly string connectionId = connection.ConnectionId;
-    private readonly MetricsEnabled _enabled = shared.Metrics.Enabled;
+    private MetricsEnabled _enabled;
+    private bool _enabledRead;
     private FinPhase _phase;
     private ConnectionTags? _tags;
     private bool _halfOpenCounted;
@@ -20,6 +21,9 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     private readonly HalfCloseMetrics Metrics => shared.Metrics;
 
     private readonly ILogger Logger => shared.Logger;
+
+    // Read when logged (Kestrel has made it by then, for its own connection log): most connections log nothing.
+    private readonly string ConnectionId => connection.ConnectionId;
 
     /// <summary>The client's FIN arrived in <paramref name="phase"/>: the connection's tags are read now (where recorded), and kept.</summary>
     public void ClientFin(FinPhase phase)
@@ -40,7 +44,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
         var (to, action, timeout) = (machine.State, machine.Action, machine.Policy.HalfOpenTimeout);
         if (to == ConnectionState.HalfOpen && from != ConnectionState.HalfOpen)
         {
-            HalfCloseLog.ClientHalfClosed(Logger, connectionId, _phase, action);
+            HalfCloseLog.ClientHalfClosed(Logger, ConnectionId, _phase, action);
             if (Has(MetricsEnabled.HalfOpen))
             {
                 _halfOpenCounted = true;
@@ -63,11 +67,11 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
         else if (to == ConnectionState.Closed && transition.Has(ConnectionEffects.Abort))
         {
             // The transport's end never settled, or the client never ended its side after the server's FIN.
-            HalfCloseLog.HalfOpenTimedOut(Logger, connectionId, timeout);
+            HalfCloseLog.HalfOpenTimedOut(Logger, ConnectionId, timeout);
         }
     }
 
-    public readonly void RequestAfterFin()
+    public void RequestAfterFin()
     {
         if (Has(MetricsEnabled.RequestsAfterFin))
         {
@@ -79,7 +83,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     public void Linger(LingerEnd end, TimeSpan duration, long drained)
     {
         ReadTags();
-        HalfCloseLog.LingerEnded(Logger, connectionId, end, duration.TotalMilliseconds, drained);
+        HalfCloseLog.LingerEnded(Logger, ConnectionId, end, duration.TotalMilliseconds, drained);
         if (end != LingerEnd.Rejected && Has(MetricsEnabled.LingerDuration))
         {
             Metrics.LingerDuration(Tags, end, duration);
@@ -97,7 +101,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     }
 
     /// <summary>At the connection's end: one count for a client FIN, with the phase it came in and how it ended.</summary>
-    public readonly void Ended()
+    public void Ended()
     {
         if (_outcome is { } outcome && Has(MetricsEnabled.ClientFins))
         {
@@ -105,7 +109,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
         }
     }
 
-    public readonly void UnexpectedError(Exception exception) => HalfCloseLog.UnexpectedError(Logger, connectionId, exception);
+    public readonly void UnexpectedError(Exception exception) => HalfCloseLog.UnexpectedError(Logger, ConnectionId, exception);
 
     private void HalfOpenEnded(HalfCloseOutcome outcome, TimeSpan duration, TimeSpan timeout)
     {
@@ -123,16 +127,16 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
         switch (outcome)
         {
             case HalfCloseOutcome.Served or HalfCloseOutcome.Discarded:
-                HalfCloseLog.ServedAfterFin(Logger, connectionId, duration.TotalMilliseconds);
+                HalfCloseLog.ServedAfterFin(Logger, ConnectionId, duration.TotalMilliseconds);
                 break;
             case HalfCloseOutcome.TimedOut:
-                HalfCloseLog.HalfOpenTimedOut(Logger, connectionId, timeout);
+                HalfCloseLog.HalfOpenTimedOut(Logger, ConnectionId, timeout);
                 break;
             case HalfCloseOutcome.Reset:
-                HalfCloseLog.ResetWhileHalfOpen(Logger, connectionId);
+                HalfCloseLog.ResetWhileHalfOpen(Logger, ConnectionId);
                 break;
             default:
-                HalfCloseLog.AbortedOnFin(Logger, connectionId);
+                HalfCloseLog.AbortedOnFin(Logger, ConnectionId);
                 break;
         }
     }
@@ -141,11 +145,11 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     {
         if (outcome == HalfCloseOutcome.Bypassed)
         {
-            HalfCloseLog.Bypassed(Logger, connectionId);
+            HalfCloseLog.Bypassed(Logger, ConnectionId);
         }
         else
         {
-            HalfCloseLog.AbortedOnFin(Logger, connectionId);
+            HalfCloseLog.AbortedOnFin(Logger, ConnectionId);
         }
     }
 
@@ -154,11 +158,26 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     /// <summary>The tags, read once while the connection is still there; only where an instrument records them.</summary>
     private void ReadTags()
     {
-        if (_enabled != MetricsEnabled.None)
+        if (Enabled != MetricsEnabled.None)
         {
             _tags ??= ConnectionTags.Of(connection);
         }
     }
 
-    private readonly bool Has(MetricsEnabled instrument) => (_enabled & instrument) == instrument;
+    /// <summary>The instruments with a listener, read at the first call (each an <c>Enabled</c> check: none for most connections).</summary>
+    private MetricsEnabled Enabled
+    {
+        get
+        {
+            if (!_enabledRead)
+            {
+                _enabled = Metrics.Enabled;
+                _enabledRead = true;
+            }
+
+            return _enabled;
+        }
+    }
+
+    private bool Has(MetricsEnabled instrument) => (Enabled & instrument) == instrument;
 }
