@@ -30,7 +30,7 @@ internal sealed class HostProcess : IAsyncDisposable
     public int Pid => _process.Id;
 
     /// <summary>Starts this executable again as <c>host KIND [ORIGIN_URL]</c> and waits for its address.</summary>
-    public static async Task<HostProcess> StartDotnetAsync(HostKind kind, string? originUrl, bool serverGc)
+    public static async Task<HostProcess> StartDotnetAsync(HostKind kind, string? originUrl, LoadOptions options)
     {
         var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet")
         {
@@ -53,7 +53,16 @@ internal sealed class HostProcess : IAsyncDisposable
         }
 
         // What an ASP.NET Core app gets from the Web SDK by default; this console project would otherwise use workstation GC.
-        info.Environment["DOTNET_gcServer"] = serverGc ? "1" : "0";
+        info.Environment["DOTNET_gcServer"] = options.ServerGc ? "1" : "0";
+        if (options.ServerGc && !options.AdaptiveGc)
+        {
+            info.Environment["DOTNET_GCDynamicAdaptationMode"] = "0";
+        }
+
+        if (options.PoolThreads is { } threads)
+        {
+            info.Environment[HostProgram.PoolThreadsVariable] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start the {HostKinds.Name(kind)} host.");
         using var timeout = new CancellationTokenSource(StartTimeout);
         try

@@ -21,6 +21,9 @@ internal static class HostProgram
 
     public const string CountersPrefix = "COUNTERS ";
 
+    /// <summary>The environment variable that fixes the host's thread-pool worker threads (its minimum and maximum).</summary>
+    public const string PoolThreadsVariable = "HALFCLOSE_LOAD_POOL_THREADS";
+
     private static readonly byte[] Body = "Hello, half-close!\n"u8.ToArray();
 
     public static async Task<int> RunAsync(string[] args)
@@ -38,6 +41,13 @@ internal static class HostProgram
             return 2;
         }
 
+        if (Environment.GetEnvironmentVariable(PoolThreadsVariable) is { } fixedThreads && !FixPoolThreads(fixedThreads))
+        {
+            await Console.Error.WriteLineAsync($"{PoolThreadsVariable}={fixedThreads}: not a thread count the pool takes.");
+            return 2;
+        }
+
+        HostCounters.CountExceptions();
         await using var app = Build(kind!.Value, args.Length > 1 ? args[1] : null);
         await app.StartAsync();
         Console.WriteLine(ReadyPrefix + app.Urls.First());
@@ -54,6 +64,18 @@ internal static class HostProgram
         using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await app.StopAsync(stopping.Token);
         return 0;
+    }
+
+    private static bool FixPoolThreads(string value)
+    {
+        if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var threads) || threads < 1)
+        {
+            return false;
+        }
+
+        ThreadPool.GetMinThreads(out _, out var minIo);
+        ThreadPool.GetMaxThreads(out _, out var maxIo);
+        return ThreadPool.SetMinThreads(threads, minIo) && ThreadPool.SetMaxThreads(threads, maxIo);
     }
 
     private static WebApplication Build(HostKind kind, string? originUrl)

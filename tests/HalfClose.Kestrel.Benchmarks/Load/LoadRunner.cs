@@ -31,13 +31,13 @@ internal static class LoadRunner
         HostProcess? origin = null;
         try
         {
-            origin = await HostProcess.StartDotnetAsync(HostKind.Kestrel, originUrl: null, options.ServerGc);
+            origin = await HostProcess.StartDotnetAsync(HostKind.Kestrel, originUrl: null, options);
             for (var i = 0; i < options.Processes; i++)
             {
                 var set = new List<HostProcess>();
                 foreach (var kind in Compared)
                 {
-                    set.Add(await HostProcess.StartDotnetAsync(kind, HostKinds.IsYarp(kind) ? origin.Url : null, options.ServerGc));
+                    set.Add(await HostProcess.StartDotnetAsync(kind, HostKinds.IsYarp(kind) ? origin.Url : null, options));
                 }
 
                 hosts.AddRange(set);

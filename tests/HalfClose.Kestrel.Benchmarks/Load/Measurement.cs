@@ -36,6 +36,18 @@ internal sealed class Measurement(HostKind host, Workload workload)
     /// <summary>The thread-pool work items the host completed over its successful requests, all rounds pooled; null for HAProxy.</summary>
     public double? WorkItemsPerRequest => PooledCount(c => c.WorkItems);
 
+    /// <summary>The host's threads' waits (voluntary context switches) over its successful requests, all rounds pooled; null for HAProxy.</summary>
+    public double? WaitsPerRequest => PooledCount(c => c.Waits);
+
+    /// <summary>The host's garbage collections per 1 000 successful requests, all rounds pooled; null for HAProxy.</summary>
+    public double? CollectionsPerThousand => PooledCount(c => c.Collections) * 1000;
+
+    /// <summary>The exceptions thrown in the host per 1 000 successful requests, all rounds pooled; null for HAProxy.</summary>
+    public double? ExceptionsPerThousand => PooledCount(c => c.Exceptions) * 1000;
+
+    /// <summary>The most thread-pool threads the host had at the end of a round; null for HAProxy.</summary>
+    public long? PoolThreads => _rounds.Where(r => r.Counters is not null).Select(r => (long?)r.Counters!.Value.PoolThreads).Max();
+
     public void Add(RoundResult round)
     {
         _rounds.Add(round);

@@ -46,13 +46,17 @@ internal static class RatioTable
 
         Console.WriteLine();
         Console.WriteLine("Latency, memory and the hosts' own counts, A / B over all rounds (above 1 is more); B/req, items/req: bytes");
-        Console.WriteLine("  allocated and thread-pool work items per request, exact counts (their difference per request in parentheses).");
-        Console.WriteLine($"{"workload",-16} {"pair",-28} {"p50",7} {"p99",7} {"peak",7} {"B/req",-16} {"items/req",-16}");
+        Console.WriteLine("  allocated and thread-pool work items per request, exact counts; waits/req: voluntary context switches per request;");
+        Console.WriteLine("  GC/kreq, exc/kreq: garbage collections and exceptions thrown per 1 000 requests (their difference in parentheses).");
+        Console.WriteLine($"{"workload",-16} {"pair",-28} {"p50",7} {"p99",7} {"peak",7} {"B/req",-16} {"items/req",-16} {"waits/req",-16} {"GC/kreq",-16} {"exc/kreq",-16}");
         foreach (var (workload, name, a, b) in pairs)
         {
             Console.WriteLine($"{Workloads.Name(workload),-16} {name,-28} {Ratio(a.Latency(0.50), b.Latency(0.50)),7} " +
                 $"{Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7} " +
-                $"{CountRatio(a.AllocatedPerRequest, b.AllocatedPerRequest, 0),-16} {CountRatio(a.WorkItemsPerRequest, b.WorkItemsPerRequest, 2),-16}");
+                $"{CountRatio(a.AllocatedPerRequest, b.AllocatedPerRequest, 0),-16} {CountRatio(a.WorkItemsPerRequest, b.WorkItemsPerRequest, 2),-16} " +
+                $"{CountRatio(a.WaitsPerRequest, b.WaitsPerRequest, 2),-16} " +
+                $"{CountRatio(a.CollectionsPerThousand, b.CollectionsPerThousand, 2),-16} " +
+                $"{CountRatio(a.ExceptionsPerThousand, b.ExceptionsPerThousand, 1),-16}");
         }
 
         PrintHalfCloseRate(measurements, reference, sets);

@@ -19,7 +19,8 @@ internal static class ReportTable
         Console.WriteLine($"Load run on 127.0.0.1: {options.Connections} connections, {options.Rounds} rounds of {options.Round.TotalSeconds:0.#} s " +
             $"per host and workload after warm-up passes of {options.Warmup.TotalSeconds:0.#} s per host and workload (until the hosts' JIT " +
             $"settles); {sets.Count} host process(es) of each kind, " +
-            $"taken in turn by the rounds; {drive}; {(options.ServerGc ? "server" : "workstation")} GC in the .NET hosts; about {total.TotalSeconds:0} s with one warm-up pass.");
+            $"taken in turn by the rounds; {drive}; {(options.ServerGc ? options.AdaptiveGc ? "server GC adapting its heaps (DATAS)" : "server GC with fixed heaps (DATAS off)" : "workstation GC")} in the .NET hosts, " +
+            $"{(options.PoolThreads is { } threads ? $"{threads} thread-pool threads in each (fixed)" : "their thread pools left to size themselves")}; about {total.TotalSeconds:0} s with one warm-up pass.");
         Console.WriteLine($"CPU time: {ProcCpu.Source}.");
         Console.WriteLine($"  origin (plain Kestrel, behind the proxies): port {origin.Port}, pid {origin.Pid}");
         for (var i = 0; i < sets.Count; i++)
@@ -47,15 +48,19 @@ internal static class ReportTable
         Console.WriteLine("Zero-byte: connections that ended with no byte of response. Failed: resets after bytes, timeouts, non-200, connect errors.");
         Console.WriteLine();
         Console.WriteLine("B/req, items/req: the bytes the host process allocated and the thread-pool work items it completed (its own exact");
-        Console.WriteLine("  counts, read before and after each round) over the requests it answered with 200, all rounds pooled.");
+        Console.WriteLine("  counts, read before and after each round) over the requests it answered with 200, all rounds pooled. waits/req: the");
+        Console.WriteLine("  times its threads gave up the CPU to wait (voluntary context switches), per request; GC/kreq: its garbage collections");
+        Console.WriteLine("  per 1 000 requests; exc/kreq: the exceptions thrown in it (caught or not) per 1 000 requests; threads: the most");
+        Console.WriteLine("  thread-pool threads it had at the end of a round.");
         Console.WriteLine();
-        Console.WriteLine($"{"workload",-16} {"host",-15} {"req/s",9} {"cpu µs/req",10} {"origin µs/req",13} {"B/req",8} {"items/req",9} {"p50 ms",8} {"p99 ms",8} " +
+        Console.WriteLine($"{"workload",-16} {"host",-15} {"req/s",9} {"cpu µs/req",10} {"origin µs/req",13} {"B/req",8} {"items/req",9} {"waits/req",9} {"GC/kreq",7} {"exc/kreq",8} {"threads",7} {"p50 ms",8} {"p99 ms",8} " +
             $"{"peak MiB",9} {"ok",9} {"zero-byte",9} {"failed",7}  req/s per round");
         foreach (var m in measurements)
         {
             var rounds = Rounds(m.Rounds.Select(r => r.RequestsPerSecond).ToList());
             Console.WriteLine($"{Workloads.Name(m.Workload),-16} {HostKinds.Name(m.Host),-15} {m.RequestsPerSecond,9:0} {Us(m.CpuPerRequest),10} " +
-                $"{Us(m.OriginCpuPerRequest),13} {Count(m.AllocatedPerRequest, "0"),8} {Count(m.WorkItemsPerRequest, "0.00"),9} {Ms(m.Latency(0.50)),8} " +
+                $"{Us(m.OriginCpuPerRequest),13} {Count(m.AllocatedPerRequest, "0"),8} {Count(m.WorkItemsPerRequest, "0.00"),9} " +
+                $"{Count(m.WaitsPerRequest, "0.00"),9} {Count(m.CollectionsPerThousand, "0.00"),7} {Count(m.ExceptionsPerThousand, "0.0"),8} {m.PoolThreads?.ToString(CultureInfo.InvariantCulture) ?? "n/a",7} {Ms(m.Latency(0.50)),8} " +
                 $"{Ms(m.Latency(0.99)),8} {m.PeakBytes / MiB,9:0.0} {m.Ok,9} {m.ZeroByte,9} {m.Failed,7}  {rounds}");
         }
 
