@@ -52,7 +52,8 @@ internal sealed class HostProcess : IAsyncDisposable
             info.ArgumentList.Add(originUrl);
         }
 
-        // What an ASP.NET Core app gets from the Web SDK by default; this console project would otherwise use workstation GC.
+        // Server GC, what an ASP.NET Core app gets from the Web SDK by default (this console project would otherwise use
+        // workstation GC); its heaps fixed unless asked for DATAS, and the thread pool fixed unless left to size itself.
         info.Environment["DOTNET_gcServer"] = options.ServerGc ? "1" : "0";
         if (options.ServerGc && !options.AdaptiveGc)
         {
@@ -63,6 +64,7 @@ internal sealed class HostProcess : IAsyncDisposable
         {
             info.Environment[HostProgram.PoolThreadsVariable] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start the {HostKinds.Name(kind)} host.");
         using var timeout = new CancellationTokenSource(StartTimeout);
         try
