@@ -11,8 +11,7 @@ namespace HalfClose.Kestrel.Internal;
 /// </summary>
 internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCore.Connections.ConnectionContext connection)
 {
-    private MetricsEnabled _enabled;
-    private bool _enabledRead;
+    private MetricsEnabled? _enabled;
     private FinPhase _phase;
     private ConnectionTags? _tags;
     private bool _halfOpenCounted;
@@ -165,19 +164,7 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
     }
 
     /// <summary>The instruments with a listener, read at the first call (each an <c>Enabled</c> check: none for most connections).</summary>
-    private MetricsEnabled Enabled
-    {
-        get
-        {
-            if (!_enabledRead)
-            {
-                _enabled = Metrics.Enabled;
-                _enabledRead = true;
-            }
-
-            return _enabled;
-        }
-    }
+    private MetricsEnabled Enabled => _enabled ??= Metrics.Enabled;
 
     private bool Has(MetricsEnabled instrument) => (Enabled & instrument) == instrument;
 }
