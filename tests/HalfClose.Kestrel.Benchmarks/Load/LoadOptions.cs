@@ -52,9 +52,19 @@ internal sealed record LoadOptions
 
     public IReadOnlyList<Workload> Workloads { get; init; } = Enum.GetValues<Workload>();
 
+    /// <summary>
+    /// Which pairs are started and driven (<c>--pairs=kestrel,yarp</c>, both by default): <c>kestrel</c> is the A/A twin, plain
+    /// Kestrel and Kestrel with the policy; <c>yarp</c> plain YARP and YARP with the policy. One pair alone takes a fraction of
+    /// the time, for a change that concerns only it.
+    /// </summary>
+    public bool KestrelPairs { get; init; } = true;
+
+    /// <inheritdoc cref="KestrelPairs"/>
+    public bool YarpPairs { get; init; } = true;
+
     public const string Usage =
         "load [--seconds=0.5] [--rounds=40] [--warmup=2] [--connections=16] [--max-requests=1000000] [--processes=3] " +
-        "[--drive=together|turns] [--gc=server|datas|workstation] [--threads=4|auto] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close]";
+        "[--drive=together|turns] [--gc=server|datas|workstation] [--threads=4|auto] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close] [--pairs=kestrel,yarp]";
 
     public static LoadOptions Parse(IEnumerable<string> args)
     {
@@ -81,6 +91,9 @@ internal sealed record LoadOptions
                 "--threads" => options with { PoolThreads = value == "auto" ? null : Whole(value, max: 256) },
                 "--haproxy" => options with { HaProxy = Enum.TryParse<HaProxyMode>(value, ignoreCase: true, out var mode) ? mode : throw Bad(arg) },
                 "--workloads" => options with { Workloads = [.. value.Split(',').Select(Load.Workloads.Parse)] },
+                "--pairs" => value.Split(',') is var pairs && pairs.All(p => p is "kestrel" or "yarp")
+                    ? options with { KestrelPairs = pairs.Contains("kestrel"), YarpPairs = pairs.Contains("yarp") }
+                    : throw Bad(arg),
                 _ => throw Bad(arg),
             };
         }

@@ -35,7 +35,7 @@ internal static class LoadRunner
             for (var i = 0; i < options.Processes; i++)
             {
                 var set = new List<HostProcess>();
-                foreach (var kind in Compared)
+                foreach (var kind in Compared.Where(k => HostKinds.IsYarp(k) ? options.YarpPairs : options.KestrelPairs))
                 {
                     set.Add(await HostProcess.StartDotnetAsync(kind, HostKinds.IsYarp(kind) ? origin.Url : null, options));
                 }
