@@ -103,7 +103,9 @@ public sealed class LingerTests
         Assert.Equal(Ending.Fin, upload.Ending);
         Assert.Equal([413], upload.Result.StatusCodes);
         Assert.Equal(1, HttpText.CompleteResponses(upload.Result.Text));
-        Assert.Equal("client_closed", Assert.Single(lingers.GetMeasurementSnapshot()).Tags["halfclose.linger.end"]);
+        // A reset here was seen once under the full suite's load: its log says which way (FIN not sent, or the input's error).
+        var end = Assert.Single(lingers.GetMeasurementSnapshot()).Tags["halfclose.linger.end"];
+        Assert.True("client_closed".Equals(end), $"linger ended {end}: {string.Join("; ", servers.Logs.GetSnapshot().Where(log => log.Id.Name == "LingerReset").Select(log => $"{log.Message} {log.Exception}"))}");
         Assert.InRange(drained.GetMeasurementSnapshot().Sum(m => m.Value), 1, FiftyMegabytes);
         Assert.Contains(servers.Logs.GetSnapshot(), log => log.Id.Id == 10 && log.Id.Name == "LingerEnded" && log.Message.Contains("ClientClosed", StringComparison.Ordinal));
         Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
@@ -162,6 +164,27 @@ public sealed class LingerTests
         Assert.Equal(1, HttpText.CompleteResponses(result.Text));
         Assert.Contains("hello", result.Text, StringComparison.Ordinal);
         Assert.Equal(0, await TcpTable.WaitForNoHalfClosedAsync(servers.Port, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task ClientResetsWhileDrained_LingerEndsReset_LoggedWithTheInputsError()
+    {
+        await using var servers = await TestServers.StartAsync(Front.Kestrel);
+        using var lingers = Collect(servers, "halfclose.lingering_closes");
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+
+        // Bytes after a Connection: close request, in the same write: left unread, so the server lingers after its FIN.
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\nmore bytes the server will not read");
+        var result = await client.ReadToEndAsync(Bound);
+        client.Reset();
+        await lingers.WaitForMeasurementsAsync(1, Bound);
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal([200], result.StatusCodes);
+        Assert.Equal("reset", Assert.Single(lingers.GetMeasurementSnapshot()).Tags["halfclose.linger.end"]);
+        var log = Assert.Single(servers.Logs.GetSnapshot(), log => log.Id.Id == 16 && log.Id.Name == "LingerReset");
+        Assert.Contains("the transport's input failed", log.Message, StringComparison.Ordinal);
+        Assert.NotNull(log.Exception);
     }
 
     [Fact]

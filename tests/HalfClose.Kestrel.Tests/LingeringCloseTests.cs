@@ -22,7 +22,7 @@ public sealed class LingeringCloseTests
         LingerMaxBytes = maxBytes,
     });
 
-    private Task<(LingerEnd End, TimeSpan Duration, long Drained)> Drain(HalfClosePolicy policy, bool finSent = true) =>
+    private Task<(LingerEnd End, TimeSpan Duration, long Drained, Exception? Error)> Drain(HalfClosePolicy policy, bool finSent = true) =>
         new LingeringClose(_client.Reader, () => { _fins++; return finSent; }, _time).DrainAsync(policy);
 
     [Fact]
@@ -33,7 +33,7 @@ public sealed class LingeringCloseTests
         await _client.Writer.WriteAsync(new byte[1000]);
         _time.Advance(TimeSpan.FromSeconds(1));
         await _client.Writer.CompleteAsync();
-        var (end, duration, drained) = await drain.WaitAsync(Bound);
+        var (end, duration, drained, _) = await drain.WaitAsync(Bound);
 
         Assert.Equal((LingerEnd.ClientClosed, 1000L), (end, drained));
         Assert.Equal(TimeSpan.FromSeconds(1), duration);
@@ -48,7 +48,7 @@ public sealed class LingeringCloseTests
         _time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromMilliseconds(1));
         Assert.False(drain.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        var (end, duration, _) = await drain.WaitAsync(Bound);
+        var (end, duration, _, _) = await drain.WaitAsync(Bound);
 
         Assert.Equal(LingerEnd.IdleLimit, end);
         Assert.Equal(TimeSpan.FromSeconds(5), duration);
@@ -66,7 +66,7 @@ public sealed class LingeringCloseTests
         }
 
         _time.Advance(TimeSpan.FromSeconds(2));
-        var (end, duration, drained) = await drain.WaitAsync(Bound);
+        var (end, duration, drained, _) = await drain.WaitAsync(Bound);
 
         Assert.Equal(LingerEnd.TimeLimit, end);
         Assert.Equal(TimeSpan.FromSeconds(30), duration);
@@ -81,7 +81,7 @@ public sealed class LingeringCloseTests
         await _client.Writer.WriteAsync(new byte[64 * 1024]);
         Assert.False(drain.IsCompleted);
         await _client.Writer.WriteAsync(new byte[1]);
-        var (end, _, drained) = await drain.WaitAsync(Bound);
+        var (end, _, drained, _) = await drain.WaitAsync(Bound);
 
         Assert.Equal((LingerEnd.ByteLimit, 64L * 1024 + 1), (end, drained));
     }
@@ -92,16 +92,19 @@ public sealed class LingeringCloseTests
         var drain = Drain(Policy());
 
         await _client.Writer.CompleteAsync(new ConnectionResetException("reset"));
+        var (end, _, _, error) = await drain.WaitAsync(Bound);
 
-        Assert.Equal(LingerEnd.Reset, (await drain.WaitAsync(Bound)).End);
+        Assert.Equal(LingerEnd.Reset, end);
+        Assert.IsType<ConnectionResetException>(error);
     }
 
     [Fact]
     public async Task SocketAlreadyGone_NoFin_Reset()
     {
-        var (end, _, drained) = await Drain(Policy(), finSent: false).WaitAsync(Bound);
+        var (end, _, drained, error) = await Drain(Policy(), finSent: false).WaitAsync(Bound);
 
         Assert.Equal((LingerEnd.Reset, 0L), (end, drained));
+        Assert.Null(error);
     }
 
     [Theory]

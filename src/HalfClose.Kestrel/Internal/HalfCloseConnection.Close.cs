@@ -43,7 +43,7 @@ internal sealed partial class HalfCloseConnection
         return default;
     }
 
-    private async ValueTask LingeredAsync(HalfClosePolicy policy, ValueTask<(LingerEnd End, TimeSpan Duration, long Drained)?> linger)
+    private async ValueTask LingeredAsync(HalfClosePolicy policy, ValueTask<(LingerEnd End, TimeSpan Duration, long Drained, Exception? Error)?> linger)
     {
         try
         {
@@ -58,7 +58,7 @@ internal sealed partial class HalfCloseConnection
     }
 
     /// <summary>How a close that lingered (or rejected) ended: a reset where it ends with one, and its count.</summary>
-    private void Lingered(HalfClosePolicy policy, (LingerEnd End, TimeSpan Duration, long Drained)? linger)
+    private void Lingered(HalfClosePolicy policy, (LingerEnd End, TimeSpan Duration, long Drained, Exception? Error)? linger)
     {
         if (linger is not { } ended)
         {
@@ -69,6 +69,11 @@ internal sealed partial class HalfCloseConnection
         {
             // Rejected, or the client still sends at a bound: a reset frees the socket now, after the whole response.
             _connection.Abort(new ConnectionAbortedException($"Closed with RST: HalfClose:Linger {policy.Linger}, {ended.End}."));
+        }
+
+        if (ended.End == LingerEnd.Reset)
+        {
+            HalfCloseLog.LingerReset(_shared.Logger, _connection.ConnectionId, ended.Error is null ? "FIN could not be sent, the socket was gone" : "the transport's input failed", ended.Error);
         }
 
         _telemetry.Linger(ended.End, ended.Duration, ended.Drained);

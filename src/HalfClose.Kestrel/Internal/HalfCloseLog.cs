@@ -49,6 +49,9 @@ internal static partial class HalfCloseLog
     [LoggerMessage(15, LogLevel.Warning, "Endpoint {EndPoint}: its connections are not TCP sockets ({Transport}); the half-close policy does not apply to them.", EventName = "NotApplicable")]
     public static partial void NotApplicable(ILogger logger, string endPoint, string transport);
 
+    [LoggerMessage(16, LogLevel.Debug, "Connection {ConnectionId}: the lingering close ended in a reset: {Cause}.", EventName = "LingerReset")]
+    public static partial void LingerReset(ILogger logger, string connectionId, string cause, Exception? exception);
+
     [LoggerMessage(9, LogLevel.Error, "Connection {ConnectionId}: unexpected error in the half-close policy.", EventName = "UnexpectedError")]
     public static partial void UnexpectedError(ILogger logger, string connectionId, Exception exception);
 }

@@ -15,15 +15,16 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
 {
     /// <summary>
     /// The server is done and every response byte is sent: how it closes under <paramref name="policy"/>. Null: the
-    /// transport's own close (nothing left to read, or <c>Linger: Off</c>); otherwise how the linger, or the reject, ended.
+    /// transport's own close (nothing left to read, or <c>Linger: Off</c>); otherwise how the linger, or the reject, ended
+    /// (with the input's error when a reset ended it).
     /// </summary>
-    public static async ValueTask<(LingerEnd End, TimeSpan Duration, long Drained)?> CloseAsync(
+    public static async ValueTask<(LingerEnd End, TimeSpan Duration, long Drained, Exception? Error)?> CloseAsync(
         HalfClosePolicy policy, PipeReader input, HalfCloseOutput output, Socket? socket, bool bodyUnread, TimeProvider time)
     {
         switch (policy.OnServerClose(ClientMaySend(input, socket, bodyUnread)))
         {
             case CloseAction.Reset:
-                return (LingerEnd.Rejected, TimeSpan.Zero, 0);
+                return (LingerEnd.Rejected, TimeSpan.Zero, 0, null);
             case CloseAction.Drain:
                 return await new LingeringClose(input, output.SendFin, time).DrainAsync(policy).ConfigureAwait(false);
             default:
@@ -83,15 +84,19 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
         }
     }
 
-    /// <summary>Sends FIN, then discards within the bounds: how it ended, how long it took, how many bytes it discarded.</summary>
-    public async Task<(LingerEnd End, TimeSpan Duration, long Drained)> DrainAsync(HalfClosePolicy policy)
+    /// <summary>
+    /// Sends FIN, then discards within the bounds: how it ended, how long it took, how many bytes it discarded, and the
+    /// input's error when the client's reset (or the server's abort) ended it. <see cref="LingerEnd.Reset"/> with no error:
+    /// FIN could not be sent, the socket was gone.
+    /// </summary>
+    public async Task<(LingerEnd End, TimeSpan Duration, long Drained, Exception? Error)> DrainAsync(HalfClosePolicy policy)
     {
         var started = time.GetTimestamp();
-        var (end, drained) = sendFin() ? await DiscardAsync(policy, started).ConfigureAwait(false) : (LingerEnd.Reset, 0L);
-        return (end, time.GetElapsedTime(started), drained);
+        var (end, drained, error) = sendFin() ? await DiscardAsync(policy, started).ConfigureAwait(false) : (LingerEnd.Reset, 0L, null);
+        return (end, time.GetElapsedTime(started), drained, error);
     }
 
-    private async Task<(LingerEnd End, long Drained)> DiscardAsync(HalfClosePolicy policy, long started)
+    private async Task<(LingerEnd End, long Drained, Exception? Error)> DiscardAsync(HalfClosePolicy policy, long started)
     {
         long drained = 0;
         using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
@@ -100,7 +105,7 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
             var wait = policy.NextLingerWait(time.GetElapsedTime(started));
             if (wait == TimeSpan.Zero)
             {
-                return (LingerEnd.TimeLimit, drained);
+                return (LingerEnd.TimeLimit, drained, null);
             }
 
             idle.CancelAfter(wait);
@@ -112,24 +117,24 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
             catch (OperationCanceledException) when (idle.IsCancellationRequested)
             {
                 var end = policy.NextLingerWait(time.GetElapsedTime(started)) == TimeSpan.Zero ? LingerEnd.TimeLimit : LingerEnd.IdleLimit;
-                return (end, drained);
+                return (end, drained, null);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || InputEnds.Classify(ex) is not null)
             {
                 // The transport's input completed with an error: the client reset, or the server aborted.
-                return (LingerEnd.Reset, drained);
+                return (LingerEnd.Reset, drained, ex);
             }
 
             drained += result.Buffer.Length;
             input.AdvanceTo(result.Buffer.End);
             if (result.IsCompleted)
             {
-                return (LingerEnd.ClientClosed, drained);
+                return (LingerEnd.ClientClosed, drained, null);
             }
 
             if (policy.IsOverLingerCap(drained))
             {
-                return (LingerEnd.ByteLimit, drained);
+                return (LingerEnd.ByteLimit, drained, null);
             }
         }
     }
