@@ -33,9 +33,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     private ConnectionEffects _inputEndEffects;
     private CancellationTokenRegistration _transportRegistration;
 
-    /// <summary>The features Kestrel gives this connection's requests (<see cref="OfRequest"/>).</summary>
-    private IFeatureCollection? _requestFeatures;
-
     public HalfCloseConnection(ConnectionContext connection, Socket? socket, HalfCloseContext shared)
     {
         _connection = connection;
@@ -65,33 +62,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     /// comparison, where a cast to the interface searches the object's interfaces.
     /// </summary>
     public static HalfCloseConnection? Of(IFeatureCollection features) => features[typeof(IHalfCloseFeature)] as HalfCloseConnection;
-
-    /// <summary>
-    /// The connection under the policy that an HTTP/1.x request's <paramref name="features"/> belong to; null without one.
-    /// Mostly the one whose input's read last returned on this thread (<see cref="HalfCloseInput.TakeLastRead"/>), known
-    /// by the request features it saw before: Kestrel keeps one collection for every request of an HTTP/1.x connection, and
-    /// a new one for each connection. Otherwise looked up (<see cref="Of"/>), as for the connection's first request.
-    /// </summary>
-    /// <remarks>
-    /// The lookup falls back from the request's features to the connection's, through Kestrel's list of the features it
-    /// has no field for: under YARP, where much else runs between two requests of a connection, those were memory that
-    /// each request read afresh.
-    /// </remarks>
-    public static HalfCloseConnection? OfRequest(IFeatureCollection features)
-    {
-        if (HalfCloseInput.TakeLastRead()?.Listener is HalfCloseConnection read && ReferenceEquals(read._requestFeatures, features))
-        {
-            return read;
-        }
-
-        if (Of(features) is { } connection)
-        {
-            connection._requestFeatures = features;
-            return connection;
-        }
-
-        return null;
-    }
 
     /// <summary>The context (policy source, telemetry) this connection was built with.</summary>
     public HalfCloseContext Context => _shared;
@@ -139,7 +109,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         }
 
         _telemetry.Ended();
-        _input.ForgetLastRead();
         SignalClosed();
 
         // Closed under the lock above: nothing of this connection's sends through it any more.

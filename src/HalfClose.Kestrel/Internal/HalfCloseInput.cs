@@ -24,10 +24,6 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private const int ReadingAhead = 3;
     private const int Done = 4;
 
-    /// <summary>The input whose read last returned to its reader on this thread (<see cref="TakeLastRead"/>).</summary>
-    [ThreadStatic]
-    private static HalfCloseInput? t_lastRead;
-
     // The transport's source of the read it completes later, which this reader's own read is handed through to.
     private IValueTaskSource<ReadResult>? _handedThrough;
     private HiddenEnd _hiddenEnd;
@@ -44,31 +40,6 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     /// <summary>The transport's input, under this reader.</summary>
     public PipeReader Inner => inner;
-
-    /// <summary>Who is told of the input's end.</summary>
-    public IInputEndListener? Listener => endListener;
-
-    /// <summary>
-    /// The input whose read last returned to its reader on this thread, forgotten as it is taken. Kestrel parses what a
-    /// read returned and runs the request's pipeline on the thread the read returned on: its request middleware finds
-    /// its connection here, with no lookup in the connection's features (checked by the caller; null or another input
-    /// when something ran in between).
-    /// </summary>
-    public static HalfCloseInput? TakeLastRead()
-    {
-        var last = t_lastRead;
-        t_lastRead = null;
-        return last;
-    }
-
-    /// <summary>Forgets this input if its read was the last to return on this thread (its connection is over).</summary>
-    public void ForgetLastRead()
-    {
-        if (t_lastRead == this)
-        {
-            t_lastRead = null;
-        }
-    }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -253,7 +224,6 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     private ReadResult Reveal(ReadResult result, bool readerWasWaiting)
     {
-        t_lastRead = this;
         _shownEnd = result.Buffer.End;
         if (!result.IsCompleted)
         {

@@ -45,7 +45,6 @@ internal sealed partial class HalfCloseOutput
         }
 
         _writer.Target = _transportOutput;
-        _writer.StartsLoop = false;
         _handedOver = true;
 
         // No loop ran, none will: the close has nothing to wait for, and the send path goes back to the pool as it is.
@@ -204,12 +203,6 @@ internal sealed partial class HalfCloseOutput
     {
         public PipeWriter Target { get; set; } = null!;
 
-        /// <summary>
-        /// Whether a flush may have to start the send loop: only while Kestrel writes into the send path's own pipe. Kept
-        /// here, on the object every write touches anyway, rather than read from the send path's state on each flush.
-        /// </summary>
-        public bool StartsLoop { get; set; } = true;
-
         public override bool CanGetUnflushedBytes => Target.CanGetUnflushedBytes;
 
         public override long UnflushedBytes => Target.UnflushedBytes;
@@ -224,21 +217,13 @@ internal sealed partial class HalfCloseOutput
 
         public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
         {
-            if (StartsLoop)
-            {
-                output.EnsureStarted();
-            }
-
+            output.EnsureStarted();
             return Target.FlushAsync(cancellationToken);
         }
 
         public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
         {
-            if (StartsLoop)
-            {
-                output.EnsureStarted();
-            }
-
+            output.EnsureStarted();
             return Target.WriteAsync(source, cancellationToken);
         }
 

@@ -106,7 +106,6 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             output._loopState = Watching;
             output._watched = true;
             output._writer.Target = output._transportOutput;
-            output._writer.StartsLoop = false;
             output._loopEnded = 1;
         }
 
@@ -202,7 +201,6 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
         }
 
         _writer.Target = _pipe.Writer;
-        _writer.StartsLoop = true;
         _transportOutput = null;
         _transportClosed = default;
         _watched = false;

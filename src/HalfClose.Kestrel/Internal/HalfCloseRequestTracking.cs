@@ -9,7 +9,7 @@ internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints)
     {
         // Only HTTP/1.x requests follow one another on their connection; HTTP/2's streams overlap, and the policy leaves
         // them alone (asked first: it costs less than the feature's lookup).
-        if (!IsHttp1(context.Request.Protocol) || HalfCloseConnection.OfRequest(context.Features) is not { } connection)
+        if (!IsHttp1(context.Request.Protocol) || HalfCloseConnection.Of(context.Features) is not { } connection)
         {
             return next(context);
         }
