@@ -78,11 +78,19 @@ internal struct ConnectionTelemetry(HalfCloseContext shared, Microsoft.AspNetCor
         }
     }
 
-    /// <summary>One server close while the client might still send; the count goes last, after its duration and bytes.</summary>
-    public void Linger(LingerEnd end, TimeSpan duration, long drained)
+    /// <summary>
+    /// One server close while the client might still send; the count goes last, after its duration and bytes. A reset says
+    /// which way: the input's <paramref name="error"/>, or, without one, a FIN that could not be sent.
+    /// </summary>
+    public void Linger(LingerEnd end, TimeSpan duration, long drained, Exception? error)
     {
         ReadTags();
         HalfCloseLog.LingerEnded(Logger, ConnectionId, end, duration.TotalMilliseconds, drained);
+        if (end == LingerEnd.Reset)
+        {
+            HalfCloseLog.LingerReset(Logger, ConnectionId, error is null ? "FIN could not be sent, the socket was gone" : "the transport's input failed", error);
+        }
+
         if (end != LingerEnd.Rejected && Has(MetricsEnabled.LingerDuration))
         {
             Metrics.LingerDuration(Tags, end, duration);

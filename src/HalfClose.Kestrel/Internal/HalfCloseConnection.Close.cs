@@ -71,12 +71,7 @@ internal sealed partial class HalfCloseConnection
             _connection.Abort(new ConnectionAbortedException($"Closed with RST: HalfClose:Linger {policy.Linger}, {ended.End}."));
         }
 
-        if (ended.End == LingerEnd.Reset)
-        {
-            HalfCloseLog.LingerReset(_shared.Logger, _connection.ConnectionId, ended.Error is null ? "FIN could not be sent, the socket was gone" : "the transport's input failed", ended.Error);
-        }
-
-        _telemetry.Linger(ended.End, ended.Duration, ended.Drained);
+        _telemetry.Linger(ended.End, ended.Duration, ended.Drained, ended.Error);
     }
 
     /// <summary>The policy in force, or null once Kestrel has been told the connection is closed.</summary>
