@@ -1,3 +1,4 @@
+using HalfClose.Kestrel.Internal;
 using HalfClose.Kestrel.Yarp.Internal;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -33,6 +34,7 @@ public static class HalfCloseReverseProxyBuilderExtensions
         {
             builder.Services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, HalfCloseForwarderHttpClientFactory>());
             builder.Services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, TunnelStartupFilter>());
+            builder.Services.TryAddSingleton<IRequestHook>(TunnelMiddleware.Instance);
         }
         return builder;
     }

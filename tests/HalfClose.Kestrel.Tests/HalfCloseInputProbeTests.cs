@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
+using System.Threading.Tasks.Sources;
 using HalfClose.Kestrel.Internal;
 using Microsoft.AspNetCore.Connections;
 
@@ -95,7 +96,11 @@ public sealed class HalfCloseInputProbeTests
         // every pending read would be awaited by a state machine of the input's instead (still correct, as below).
 #pragma warning disable CA2012 // Looked at, never awaited: the pipe's read is cancelled and consumed below.
         var read = _pipe.Reader.ReadAsync();
-        Assert.Same(_pipe.Reader, PendingRead.SourceOf(read, out _));
+        Assert.Same(_pipe.Reader, PendingRead.SourceOf(read, known: null, out _));
+
+        // The source of the reader's last read is taken as it is; another one given is only a hint, never the answer.
+        Assert.Same(_pipe.Reader, PendingRead.SourceOf(read, known: (IValueTaskSource<ReadResult>)_pipe.Reader, out _));
+        Assert.Same(_pipe.Reader, PendingRead.SourceOf(read, known: (IValueTaskSource<ReadResult>)new Pipe().Reader, out _));
 #pragma warning restore CA2012
         _pipe.Reader.CancelPendingRead();
         Assert.True((await read).IsCanceled);

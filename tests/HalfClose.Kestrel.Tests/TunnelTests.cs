@@ -1,5 +1,11 @@
 using System.Text;
 using HalfClose.Kestrel.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Configuration;
 
 namespace HalfClose.Kestrel.Tests;
 
@@ -169,6 +175,41 @@ public sealed class TunnelTests
         Assert.True(status);
         Assert.Equal("origin v got [ping over h2]", received);
         Assert.False(servers.Probe.WasAborted("v"));
+    }
+
+    [Fact]
+    public async Task Http2WebSocket_ProxyWithoutTheWebHostsPolicy_TunnelMiddlewareOfItsOwn_ClientGetsEndStream()
+    {
+        // AddHalfClosePolicy() on the proxy alone: no request middleware of the policy's runs the tunnel's part, so the
+        // tunnel has a middleware of its own, and an h2c tunnel still ends the client's stream when the origin half-closes.
+        var probe = new Probe();
+        await using var origin = await TestServers.StartOriginAsync(probe, new Dictionary<string, string?> { ["ClientFin"] = "Serve" }, withPolicy: true);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kestrel:Endpoints:http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:http:Protocols"] = "Http2",
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IProxyConfigProvider>(new InMemoryConfigProvider(
+            [new RouteConfig { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" } }],
+            [new ClusterConfig { ClusterId = "origin", Destinations = new Dictionary<string, DestinationConfig> { ["origin"] = new() { Address = origin.Urls.First() } } }]));
+        builder.Services.AddReverseProxy().AddHalfClosePolicy();
+        await using var proxy = builder.Build();
+        proxy.MapReverseProxy();
+        await proxy.StartAsync();
+
+        await using var client = await RawHttpClient.ConnectAsync(TestServers.PortOf(proxy.Urls.First()));
+        await client.Socket.SendAsync(H2Frames.PrefaceSettingsAndConnect("/ws?id=n&mode=halfclose", "websocket"));
+        using var timeout = new CancellationTokenSource(Bound);
+        var (status, received) = await ReadH2StreamAsync(client, timeout.Token);
+
+        Assert.True(status);
+        Assert.Equal("origin n first", received);
+        await client.Socket.SendAsync(H2Frames.DataFrame("late over h2", endStream: true));
+        Assert.Equal("late over h2", await probe.Received("n").WaitAsync(Bound));
+        Assert.False(probe.WasAborted("n"));
     }
 
     /// <summary>Reads stream 1's frames up to its END_STREAM: whether response HEADERS came, and the DATA as Latin-1.</summary>

@@ -54,7 +54,8 @@ internal sealed partial class HalfCloseConnection
     /// A request starts (the request middleware, on the request's thread). With <paramref name="endpointMayDecide"/> (some
     /// endpoint has its own policy), the connection hears which endpoint routing picks.
     /// </summary>
-    public void RequestStarted(HttpContext context, bool endpointMayDecide)
+    /// <returns>The request's upgrade feature, with the connection told of its 101, when the request can be upgraded; null otherwise.</returns>
+    public IHttpUpgradeFeature? RequestStarted(HttpContext context, bool endpointMayDecide)
     {
         var mayHaveBody = context.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         var request = context.Request;
@@ -88,10 +89,14 @@ internal sealed partial class HalfCloseConnection
         }
 
         // Only a request with a Connection header (Connection: upgrade) can be upgraded: most have none, and skip the lookup.
-        if (connectionHeader.Count != 0 && context.Features.Find<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
+        if (connectionHeader.Count == 0 || context.Features.Find<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true } upgrade)
         {
-            context.Features.Put<IHttpUpgradeFeature>(new UpgradeNotifier(upgrade, this));
+            return null;
         }
+
+        var notifier = new UpgradeNotifier(upgrade, this);
+        context.Features.Put<IHttpUpgradeFeature>(notifier);
+        return notifier;
     }
 
     /// <summary>

@@ -58,16 +58,12 @@ internal sealed partial class HalfCloseInput
     }
 
     /// <summary>
-    /// Whether nothing is left unread: the reader consumed all it was shown, and the transport's input holds nothing more.
-    /// Looks like a probe (never while the reader reads); false when it cannot look, or the input failed.
+    /// Whether nothing is left unread: the transport's input holds no byte the reader has not consumed (what it was shown
+    /// and left, or what came since). Looks like a probe (never while the reader reads); false when it cannot look, or the
+    /// input failed.
     /// </summary>
     public bool HoldsNothingUnread()
     {
-        if (Volatile.Read(ref _unconsumed))
-        {
-            return false;
-        }
-
         // Done: the reader completed, and under the policy's send path nobody else reads the transport's input.
         var claimed = Interlocked.CompareExchange(ref _readerState, Probing, Idle) == Idle;
         if (!claimed && Volatile.Read(ref _readerState) != Done)

@@ -28,8 +28,6 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private IValueTaskSource<ReadResult>? _handedThrough;
     private HiddenEnd _hiddenEnd;
     private bool _readBefore;
-    private bool _unconsumed;
-    private SequencePosition _shownEnd;
     private int _end;
 
     /// <summary>How the input ended, once settled.</summary>
@@ -68,9 +66,14 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
                 return new ValueTask<ReadResult>(Reveal(read.Result, readerWasWaiting: false));
             }
 
-            if (PendingRead.SourceOf(read, out var token) is { } source)
+            // The transport's pipe hands out the same source for every read: stored once, not at every read.
+            if (PendingRead.SourceOf(read, _handedThrough, out var token) is { } source)
             {
-                _handedThrough = source;
+                if (!ReferenceEquals(source, _handedThrough))
+                {
+                    _handedThrough = source;
+                }
+
                 return new ValueTask<ReadResult>(this, token);
             }
         }
@@ -140,7 +143,6 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         _hiddenEnd.Advanced(examined);
-        Volatile.Write(ref _unconsumed, !consumed.Equals(_shownEnd));
         inner.AdvanceTo(consumed, examined);
         EndRead();
     }
@@ -224,7 +226,6 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     private ReadResult Reveal(ReadResult result, bool readerWasWaiting)
     {
-        _shownEnd = result.Buffer.End;
         if (!result.IsCompleted)
         {
             return result;

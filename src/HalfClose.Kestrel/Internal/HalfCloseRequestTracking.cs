@@ -3,22 +3,31 @@ using Microsoft.AspNetCore.Http;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>The request middleware: tells the connection when a request starts and ends (phases, requests after FIN).</summary>
-internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints)
+/// <remarks>
+/// Built with the next middleware (<c>app.Use(next => ...)</c>): a request costs one delegate call into it, where a
+/// middleware given as <c>(context, next)</c> costs two and a closure's.
+/// </remarks>
+internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints, IRequestHook? hook, RequestDelegate next)
 {
-    public Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public Task InvokeAsync(HttpContext context)
     {
         // Only HTTP/1.x requests follow one another on their connection; HTTP/2's streams overlap, and the policy leaves
         // them alone (asked first: it costs less than the feature's lookup).
-        if (!IsHttp1(context.Request.Protocol) || HalfCloseConnection.Of(context.Features) is not { } connection)
+        if (!IsHttp1(context.Request.Protocol))
         {
-            return next(context);
+            return hook is null ? next(context) : hook.InvokeMultiplexed(context, next);
         }
 
-        connection.RequestStarted(context, endpoints.AnyEndpointDecides);
+        if (HalfCloseConnection.Of(context.Features) is not { } connection)
+        {
+            return hook is null ? next(context) : hook.InvokeHttp1(context, next);
+        }
+
+        var upgrade = connection.RequestStarted(context, endpoints.AnyEndpointDecides);
         Task pipeline;
         try
         {
-            pipeline = next(context);
+            pipeline = upgrade is null || hook is null ? next(context) : hook.InvokeUpgradable(context, upgrade, next);
         }
         catch
         {

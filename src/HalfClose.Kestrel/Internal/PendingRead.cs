@@ -13,13 +13,16 @@ internal static class PendingRead
 {
     private static readonly bool s_readable = CanRead();
 
-    /// <summary>The source of <paramref name="read"/> (not completed) and its token; null when it is a task, or unreadable.</summary>
-    public static IValueTaskSource<ReadResult>? SourceOf(in ValueTask<ReadResult> read, out short token)
+    /// <summary>
+    /// The source of <paramref name="read"/> (not completed) and its token; null when it is a task, or unreadable. When it is
+    /// <paramref name="known"/> (the source of the reader's last read), that is returned with no type check.
+    /// </summary>
+    public static IValueTaskSource<ReadResult>? SourceOf(in ValueTask<ReadResult> read, IValueTaskSource<ReadResult>? known, out short token)
     {
-        if (s_readable && Source(in read) is IValueTaskSource<ReadResult> source)
+        if (s_readable && Source(in read) is { } value && (ReferenceEquals(value, known) || value is IValueTaskSource<ReadResult>))
         {
             token = Token(in read);
-            return source;
+            return Unsafe.As<IValueTaskSource<ReadResult>>(value);
         }
 
         token = 0;
