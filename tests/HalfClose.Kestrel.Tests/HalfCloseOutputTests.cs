@@ -70,7 +70,7 @@ public sealed class HalfCloseOutputTests
         using var _ = server;
         using var __ = client;
         var owner = new Owner(ownerTakes);
-        var output = HalfCloseOutput.For(Connection(pool), server, owner) ?? throw new InvalidOperationException("No send path.");
+        var output = HalfCloseOutput.For(Connection(pool), server, owner);
         output.Start();
         await output.Writer.WriteAsync(Pattern(100, seed: 3)).AsTask().WaitAsync(Bound);
         Assert.Equal(0, owner.Asked);
@@ -103,7 +103,7 @@ public sealed class HalfCloseOutputTests
         using var __ = client;
         var connection = Connection(pool);
         var owner = new Owner(takes: true);
-        var output = HalfCloseOutput.For(connection, server, owner) ?? throw new InvalidOperationException("No send path.");
+        var output = HalfCloseOutput.For(connection, server, owner);
         output.Start();
 
         Assert.True(output.TryPassThrough());
@@ -261,10 +261,10 @@ public sealed class HalfCloseOutputTests
     }
 
     /// <summary>A started send path on <paramref name="server"/> whose transport output (a pipe) is watched.</summary>
-    private static (FakeConnection Connection, HalfCloseOutput Output) Watched(PoolOfOwn pool, Socket server, ISendPathOwner owner)
+    private static (FakeConnection Connection, ISendPath Output) Watched(PoolOfOwn pool, Socket server, ISendPathOwner owner)
     {
         var connection = Connection(pool);
-        var output = HalfCloseOutput.For(connection, server, owner, watchTransport: true) ?? throw new InvalidOperationException("No send path.");
+        var output = Assert.IsType<WatchedOutput>(SendPaths.For(connection, server, owner, watchTransport: true));
         output.Start();
         return (connection, output);
     }
@@ -281,7 +281,7 @@ public sealed class HalfCloseOutputTests
     }
 
     private static HalfCloseOutput Create(PoolOfOwn pool, Socket socket) =>
-        HalfCloseOutput.For(Connection(pool), socket) ?? throw new InvalidOperationException("No send path.");
+        HalfCloseOutput.For(Connection(pool), socket);
 
     private static FakeConnection Connection(PoolOfOwn pool)
     {

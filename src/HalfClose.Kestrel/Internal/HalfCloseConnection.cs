@@ -23,7 +23,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     private readonly CancellationToken _transportClosed;
     private readonly IDuplexPipe _transport;
     private readonly HalfCloseInput _input;
-    private readonly HalfCloseOutput? _output;
+    private readonly ISendPath? _output;
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _lock = new();
     private readonly long _startedAt;
@@ -47,7 +47,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
 
         // The send path is taken over only on the socket's own transport, and only to linger: above TLS the bytes are not the socket's.
         _belowTls = connection.Features.Find<ITlsConnectionFeature>() is null;
-        _output = policy.Linger != LingerMode.Off && _belowTls ? HalfCloseOutput.For(connection, socket, this, shared.WatchesTransportOutput) : null;
+        _output = policy.Linger != LingerMode.Off && _belowTls ? SendPaths.For(connection, socket, this, shared.WatchesTransportOutput) : null;
         _input = new HalfCloseInput(_transport.Input, this, keepInnerOpen: _output is not null, readAhead: !_belowTls);
     }
 

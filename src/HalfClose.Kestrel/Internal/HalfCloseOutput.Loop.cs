@@ -44,7 +44,7 @@ internal sealed partial class HalfCloseOutput
                 }
 
                 haveResult = false;
-                if (!_finSent && _sent < _result.Buffer.Length && SendPending())
+                if (!FinSent && _sent < _result.Buffer.Length && SendPending())
                 {
                     // OnCompleted goes on from here.
                     return;
@@ -125,7 +125,7 @@ internal sealed partial class HalfCloseOutput
 
         // Written with a full fence before the request is read; a request writes itself before reading this.
         Interlocked.Exchange(ref _loopEnded, 1);
-        Volatile.Read(ref _finRequest)?.TrySetResult(_finSent);
+        Volatile.Read(ref _finRequest)?.TrySetResult(FinSent);
         _pipe.Reader.Complete();
         _loopEnd.SetResult(true);
     }

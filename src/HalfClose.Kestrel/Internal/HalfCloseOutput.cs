@@ -9,11 +9,10 @@ using Microsoft.AspNetCore.Connections.Features;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
-/// The connection's send path, when the policy closes the socket itself. The socket transport completes its output and
-/// closes both directions at once, so Kestrel's completion stops here, and FIN must go out only after the last response
-/// byte. Where the transport's output can be watched (<see cref="TransportOutput"/>, this runtime's pipe), the transport
-/// sends every byte as without the policy and the close waits until it has nothing unsent. Elsewhere Kestrel writes into
-/// this pipe and its loop sends to the socket: a middleware cannot tell when the transport's send loop has emptied; this
+/// The connection's own send path, when the policy closes the socket itself and the transport's output cannot be watched
+/// (<see cref="WatchedOutput"/> where it can). The socket transport completes its output and closes both directions at
+/// once, so Kestrel's completion stops here, and FIN must go out only after the last response byte: Kestrel writes into
+/// this pipe and its loop sends to the socket. A middleware cannot tell when the transport's send loop has emptied; this
 /// loop can.
 /// </summary>
 /// <remarks>
@@ -22,7 +21,7 @@ namespace HalfClose.Kestrel.Internal;
 /// a <see cref="SendQueue"/>, as the socket transport's own send loop runs on its I/O queue; a send the kernel cannot
 /// take at once completes on the socket's own thread.
 /// </remarks>
-internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTaskSource
+internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTaskSource, ISendPath
 {
     private const int PauseWriterThreshold = 64 * 1024;
 
@@ -37,7 +36,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     private ReadResult _result;
     private long _sent;
     private volatile bool _failed;
-    private volatile bool _finSent;
+    private bool _finSent;
     private volatile bool _handedOver;
     private ISendPathOwner? _owner;
     private TaskCompletionSource<bool>? _finRequest;
@@ -73,7 +72,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     public bool Failed => _failed;
 
     /// <summary>Whether FIN was sent after the last byte.</summary>
-    public bool FinSent => _finSent;
+    public bool FinSent => Volatile.Read(ref _finSent);
 
     /// <summary>
     /// Whether the close is the transport's: the owner took it as the loop ended (<see cref="ISendPathOwner.TryHandOverClose"/>),
@@ -81,34 +80,15 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// </summary>
     public bool HandedOver => _handedOver;
 
-    /// <summary>The send path for <paramref name="connection"/>'s socket, from the pool for Kestrel's memory pool; none without a socket.</summary>
-    /// <remarks>
-    /// With <paramref name="watchTransport"/>, and where the transport's output can be watched (<see cref="TransportOutput"/>),
-    /// the transport sends every byte as it would without the policy; only the close stays the policy's: Kestrel's completion
-    /// does not reach the transport, and <see cref="CompleteAsync"/> completes once the transport has sent what it was given.
-    /// </remarks>
-    public static HalfCloseOutput? For(ConnectionContext connection, Socket? socket, ISendPathOwner? owner = null, bool watchTransport = false)
+    /// <summary>The send path for <paramref name="connection"/>'s socket, from the pool for Kestrel's memory pool.</summary>
+    public static HalfCloseOutput For(ConnectionContext connection, Socket socket, ISendPathOwner? owner = null)
     {
-        if (socket is null)
-        {
-            return null;
-        }
-
         var pool = connection.Features.Find<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
         var output = OutputPool.Rent(pool) ?? new HalfCloseOutput(pool);
         output._socket = socket;
         output._owner = owner;
         output._transportOutput = connection.Transport.Output;
         output._transportClosed = connection.ConnectionClosed;
-        if (watchTransport && TransportOutput.CanWatch(output._transportOutput))
-        {
-            // No loop, no pipe: the close waits for the transport's send loop instead.
-            output._loopState = Watching;
-            output._watched = true;
-            output._writer.Target = output._transportOutput;
-            output._loopEnded = 1;
-        }
-
         return output;
     }
 
@@ -116,24 +96,7 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     public void Start() => _loopEnd.Reset();
 
     /// <summary>Sends FIN, once; false when the socket is already gone.</summary>
-    public bool SendFin()
-    {
-        if (_finSent)
-        {
-            return true;
-        }
-
-        try
-        {
-            _socket!.Shutdown(SocketShutdown.Send);
-            _finSent = true;
-            return true;
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            return false;
-        }
-    }
+    public bool SendFin() => _socket is { } socket && SendPaths.SendFin(socket, ref _finSent);
 
     /// <summary>
     /// Sends FIN once every byte written before this call is sent (true), while the connection keeps reading; what is
@@ -147,20 +110,12 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             return earlier.Task;
         }
 
-        if (Volatile.Read(ref _loopState) == Watching)
-        {
-            // The transport sends: later bytes go nowhere, FIN follows once it has sent the earlier ones.
-            _writer.Target = new DiscardingWriter();
-            _ = FinOnceSentAsync(request);
-            return request.Task;
-        }
-
         // The loop's next read returns at once, cancelled, with every byte flushed before this call.
         _pipe.Reader.CancelPendingRead();
         if (Volatile.Read(ref _loopEnded) == 1)
         {
             // The loop had ended (and may not have seen this request): nothing more will be sent.
-            request.TrySetResult(_finSent);
+            request.TrySetResult(FinSent);
         }
 
         return request.Task;
@@ -169,13 +124,10 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
     /// <summary>Nothing more will be written: completes once the send loop has sent what is left and stopped.</summary>
     public ValueTask CompleteAsync()
     {
-        switch (Volatile.Read(ref _loopState))
+        if (Volatile.Read(ref _loopState) == PassedThrough)
         {
-            case PassedThrough:
-                // The transport sends, and closes: Kestrel completed its output through the writer.
-                return default;
-            case Watching:
-                return SentByTransportAsync();
+            // The transport sends, and closes: Kestrel completed its output through the writer.
+            return default;
         }
 
         EnsureStarted();
@@ -193,19 +145,12 @@ internal sealed partial class HalfCloseOutput : SocketAsyncEventArgs, IValueTask
             return;
         }
 
-        if (!_watched)
-        {
-            // Kestrel completed the writer (the close did, if Kestrel had not): both ends done, the pipe can start afresh.
-            _pipe.Writer.Complete();
-            _pipe.Reset();
-        }
-
+        // Kestrel completed the writer (the close did, if Kestrel had not): both ends done, the pipe can start afresh.
+        _pipe.Writer.Complete();
+        _pipe.Reset();
         _writer.Target = _pipe.Writer;
         _transportOutput = null;
         _transportClosed = default;
-        _watched = false;
-        _writerDone = false;
-        _finalFlush = null;
         _loopState = NotStarted;
         _socket = null;
         _owner = null;

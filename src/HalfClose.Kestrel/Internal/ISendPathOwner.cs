@@ -1,6 +1,6 @@
 namespace HalfClose.Kestrel.Internal;
 
-/// <summary>The connection a send path (<see cref="HalfCloseOutput"/>) serves, as its loop sees it.</summary>
+/// <summary>The connection a send path (<see cref="ISendPath"/>) serves, as it sees it.</summary>
 internal interface ISendPathOwner
 {
     /// <summary>

@@ -19,7 +19,7 @@ internal sealed class LingeringClose(PipeReader input, Func<bool> sendFin, TimeP
     /// (with the input's error when a reset ended it).
     /// </summary>
     public static async ValueTask<(LingerEnd End, TimeSpan Duration, long Drained, Exception? Error)?> CloseAsync(
-        HalfClosePolicy policy, PipeReader input, HalfCloseOutput output, Socket? socket, bool bodyUnread, TimeProvider time)
+        HalfClosePolicy policy, PipeReader input, ISendPath output, Socket? socket, bool bodyUnread, TimeProvider time)
     {
         switch (policy.OnServerClose(ClientMaySend(input, socket, bodyUnread)))
         {
