@@ -37,6 +37,29 @@ public sealed class HalfCloseInputProbeTests
     }
 
     [Fact]
+    public async Task HandedOverToTheClose_ProbeLeavesTheInputToIt()
+    {
+        // Kestrel need not complete its reader before the close: a lingering close reads the transport's input, and the
+        // client's FIN (the transport's close) must not start a probe's read beside it. A probe's read between two of the
+        // close's made the close's next read fail ("Reading is already in progress"), and the linger end in a reset.
+        var input = new HalfCloseInput(_pipe.Reader, _ends, keepInnerOpen: true);
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("GET /unread HTTP/1.1\r\n\r\n"));
+        input.HandOverToClose();
+        Assert.True(input.IsReaderDone);
+
+        var drained = await _pipe.Reader.ReadAsync().AsTask().WaitAsync(Bound);
+        _pipe.Reader.AdvanceTo(drained.Buffer.End);
+        await _pipe.Writer.CompleteAsync();
+        input.Probe();
+        var last = await _pipe.Reader.ReadAsync().AsTask().WaitAsync(Bound);
+
+        Assert.Equal(24, drained.Buffer.Length);
+        Assert.True(last.IsCompleted);
+        Assert.Empty(_ends.All);
+        Assert.Equal(InputEnd.None, input.End);
+    }
+
+    [Fact]
     public async Task ReaderIdle_Reset_ProbeSettlesItAsAReset()
     {
         var input = new HalfCloseInput(_pipe.Reader, _ends);

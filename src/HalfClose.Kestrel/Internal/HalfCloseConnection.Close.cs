@@ -25,6 +25,7 @@ internal sealed partial class HalfCloseConnection
         {
             if (_output is { Failed: false, HandedOver: false } output && _input.End == InputEnd.None && PolicyWhileOpen() is { } policy)
             {
+                _input.HandOverToClose();
                 var linger = LingeringClose.CloseAsync(policy, _input.Inner, output, _socket, Facts.Has(RequestFacts.BodyUnread), _shared.Time);
                 if (!linger.IsCompletedSuccessfully)
                 {

@@ -58,6 +58,33 @@ internal sealed partial class HalfCloseInput
     }
 
     /// <summary>
+    /// The server's close takes the transport's input over (a lingering close reads it): the application's reader is done
+    /// from now on, and no probe reads beside the close (the transport's close, or the client's FIN, would start one while
+    /// the close reads). A probe's look in progress is waited out. Kestrel need not have completed its reader by then.
+    /// </summary>
+    public void HandOverToClose()
+    {
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            switch (Volatile.Read(ref _readerState))
+            {
+                case Done:
+                    return;
+                case Probing:
+                    spinner.SpinOnce();
+                    continue;
+                case ReadingAhead:
+                    // Above TLS (no lingering close there): as the reader's completion.
+                    Complete();
+                    return;
+                case var state when Interlocked.CompareExchange(ref _readerState, Done, state) == state:
+                    return;
+            }
+        }
+    }
+
+    /// <summary>
     /// Whether nothing is left unread: the transport's input holds no byte the reader has not consumed (what it was shown
     /// and left, or what came since). Looks like a probe (never while the reader reads); false when it cannot look, or the
     /// input failed.
