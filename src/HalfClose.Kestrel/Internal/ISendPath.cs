@@ -75,7 +75,7 @@ internal static class SendPaths
     /// <summary>Shuts the socket's send direction down (FIN), once; false when the socket is already gone.</summary>
     public static bool SendFin(Socket socket, ref bool finSent)
     {
-        if (finSent)
+        if (Volatile.Read(ref finSent))
         {
             return true;
         }
@@ -83,7 +83,7 @@ internal static class SendPaths
         try
         {
             socket.Shutdown(SocketShutdown.Send);
-            finSent = true;
+            Volatile.Write(ref finSent, true);
             return true;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
