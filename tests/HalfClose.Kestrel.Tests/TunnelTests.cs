@@ -144,19 +144,8 @@ public sealed class TunnelTests
         // Extended CONNECT over h2c, turned by YARP into an HTTP/1.1 upgrade to the origin: the origin's FIN becomes the
         // response's END_STREAM, the request's DATA still flows, and the client's END_STREAM becomes the origin's FIN.
         await using var servers = await TestServers.StartAsync(Front.Yarp, Policy(), originPolicy: true, h2cOnly: true);
-        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.Socket.SendAsync(H2Frames.PrefaceSettingsAndConnect("/ws?id=w&mode=halfclose", "websocket"));
-        using var timeout = new CancellationTokenSource(Bound);
 
-        var (status, received) = await ReadH2StreamAsync(client, timeout.Token);
-
-        Assert.True(status);
-        Assert.Equal("origin w first", received);
-
-        await client.Socket.SendAsync(H2Frames.DataFrame("late over h2", endStream: true));
-
-        Assert.Equal("late over h2", await servers.Probe.Received("w").WaitAsync(Bound));
-        Assert.False(servers.Probe.WasAborted("w"));
+        await OriginHalfClosesFirstOverH2Async(servers.Port, servers.Probe, "w");
     }
 
     [Fact]
@@ -200,16 +189,28 @@ public sealed class TunnelTests
         proxy.MapReverseProxy();
         await proxy.StartAsync();
 
-        await using var client = await RawHttpClient.ConnectAsync(TestServers.PortOf(proxy.Urls.First()));
-        await client.Socket.SendAsync(H2Frames.PrefaceSettingsAndConnect("/ws?id=n&mode=halfclose", "websocket"));
+        await OriginHalfClosesFirstOverH2Async(TestServers.PortOf(proxy.Urls.First()), probe, "n");
+    }
+
+    /// <summary>
+    /// An h2c extended CONNECT tunnel whose origin half-closes first (<c>mode=halfclose</c>): the client reads the origin's
+    /// bytes and END_STREAM, and the DATA it sends after that still reaches the origin, which is not aborted.
+    /// </summary>
+    private static async Task OriginHalfClosesFirstOverH2Async(int port, Probe probe, string id)
+    {
+        await using var client = await RawHttpClient.ConnectAsync(port);
+        await client.Socket.SendAsync(H2Frames.PrefaceSettingsAndConnect($"/ws?id={id}&mode=halfclose", "websocket"));
         using var timeout = new CancellationTokenSource(Bound);
+
         var (status, received) = await ReadH2StreamAsync(client, timeout.Token);
 
         Assert.True(status);
-        Assert.Equal("origin n first", received);
+        Assert.Equal($"origin {id} first", received);
+
         await client.Socket.SendAsync(H2Frames.DataFrame("late over h2", endStream: true));
-        Assert.Equal("late over h2", await probe.Received("n").WaitAsync(Bound));
-        Assert.False(probe.WasAborted("n"));
+
+        Assert.Equal("late over h2", await probe.Received(id).WaitAsync(Bound));
+        Assert.False(probe.WasAborted(id));
     }
 
     /// <summary>Reads stream 1's frames up to its END_STREAM: whether response HEADERS came, and the DATA as Latin-1.</summary>

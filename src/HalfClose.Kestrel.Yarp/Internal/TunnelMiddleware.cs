@@ -17,12 +17,9 @@ internal sealed class TunnelMiddleware : IRequestHook
 
     /// <summary>As a middleware of its own (<c>app.Use(next => ...)</c>).</summary>
     public static RequestDelegate Create(RequestDelegate next) => context =>
-    {
-        var protocol = context.Request.Protocol;
-        return HttpProtocol.IsHttp11(protocol) || HttpProtocol.IsHttp10(protocol)
+        HalfCloseRequestTracking.IsHttp1(context.Request.Protocol)
             ? Instance.InvokeHttp1(context, next)
             : Instance.InvokeMultiplexed(context, next);
-    };
 
     public Task InvokeHttp1(HttpContext context, RequestDelegate next)
     {

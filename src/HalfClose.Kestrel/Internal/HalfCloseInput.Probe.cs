@@ -91,7 +91,8 @@ internal sealed partial class HalfCloseInput
     /// </summary>
     public bool HoldsNothingUnread()
     {
-        // Done: the reader completed, and under the policy's send path nobody else reads the transport's input.
+        // Done: the reader completed (or the close took the input over, and asks nothing more of it), and under the
+        // policy's send path nobody else reads the transport's input.
         var claimed = Interlocked.CompareExchange(ref _readerState, Probing, Idle) == Idle;
         if (!claimed && Volatile.Read(ref _readerState) != Done)
         {

@@ -47,5 +47,6 @@ internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints, IRequ
         return pipeline;
     }
 
-    private static bool IsHttp1(string protocol) => HttpProtocol.IsHttp11(protocol) || HttpProtocol.IsHttp10(protocol);
+    /// <summary>Whether the request is HTTP/1.1 or HTTP/1.0 (the YARP package's tunnel asks the same).</summary>
+    internal static bool IsHttp1(string protocol) => HttpProtocol.IsHttp11(protocol) || HttpProtocol.IsHttp10(protocol);
 }
