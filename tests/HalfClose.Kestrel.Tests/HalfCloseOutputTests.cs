@@ -140,7 +140,7 @@ public sealed class HalfCloseOutputTests
     [Fact]
     public async Task Watched_TheTransportSends_TheCloseWaitsUntilItSentEverything_ThenFinAfterTheLastByte()
     {
-        Assert.True(TransportOutput.Available, "This runtime's pipe no longer shows its unsent bytes: every connection takes the own send path.");
+        Assert.True(TransportPipe.Available, "This runtime's pipe no longer shows its unsent bytes: every connection takes the own send path.");
         using var pool = new PoolOfOwn();
         var (server, client) = await PairAsync();
         using var _ = server;
@@ -176,7 +176,7 @@ public sealed class HalfCloseOutputTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => connection =>
         {
-            seen.TrySetResult(TransportOutput.CanWatch(connection.Transport.Output));
+            seen.TrySetResult(TransportPipe.CanWatch(connection.Transport.Output));
             return next(connection);
         })));
         await using var app = builder.Build();

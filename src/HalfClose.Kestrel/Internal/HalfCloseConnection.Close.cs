@@ -23,6 +23,8 @@ internal sealed partial class HalfCloseConnection
     {
         try
         {
+            // An end Kestrel's last read may have brought unseen, settled before the close decides on it.
+            _input.LookBeforeClose();
             if (_output is { Failed: false, HandedOver: false } output && _input.End == InputEnd.None && PolicyWhileOpen() is { } policy)
             {
                 _input.HandOverToClose();

@@ -28,7 +28,7 @@ internal sealed class HalfCloseContext(
 
     /// <summary>
     /// Whether the socket transport may send a connection's bytes while the policy keeps only its close, where the
-    /// transport's output can be watched until sent (<see cref="TransportOutput.CanWatch"/> decides per connection), rather
+    /// transport's output can be watched until sent (<see cref="TransportPipe.CanWatch"/> decides per connection), rather
     /// than the policy's own send path.
     /// </summary>
     public bool WatchesTransportOutput { get; init; } = true;

@@ -15,6 +15,12 @@ internal sealed partial class HalfCloseInput
     private int _probeWanted;
     private bool _cancelPending;
 
+    // The reader's current read is the transport's own (it waits for a request's head): its result is not seen here.
+    private bool _readUnseen;
+
+    // An unseen read may have brought the end, and nothing has looked for it since: the close looks (LookBeforeClose).
+    private bool _endUnlooked;
+
     /// <summary>
     /// Looks for the end without the reader: settles it when the reader is idle, or leaves it to the reader's current read
     /// or its next <c>AdvanceTo</c>. Never blocks; safe from any thread.
@@ -121,6 +127,88 @@ internal sealed partial class HalfCloseInput
             {
                 Probe();
             }
+        }
+    }
+
+    /// <summary>
+    /// Kestrel is done reading, or the close takes the input over: an end an unseen read may have brought (its reader
+    /// examined part of a head beyond what it consumed, or the read failed) is looked for now, before anything decides on
+    /// it. Nothing to do unless the last unseen read went unlooked.
+    /// </summary>
+    public void LookBeforeClose()
+    {
+        if (!_endUnlooked)
+        {
+            return;
+        }
+
+        // A failed unseen read leaves its reader reading (no AdvanceTo follows a failure): that read is over.
+        var state = Volatile.Read(ref _readerState);
+        var claimable = state == Idle || (state == Reading && _readUnseen);
+        if (!claimable || Interlocked.CompareExchange(ref _readerState, Probing, state) != state)
+        {
+            return;
+        }
+
+        _readUnseen = false;
+        LookAfterUnseen(consumedAny: false);
+        Interlocked.CompareExchange(ref _readerState, Idle, Probing);
+    }
+
+    /// <summary>
+    /// The reader advances past a read it awaited unseen. Where it consumed all it examined (a whole request head, or an
+    /// empty result), a look after it settles an end that read brought, as that read's: whether the reader took bytes
+    /// from it tells the remainder. Where it examined beyond (part of a head), the reader has the end (Kestrel answers it
+    /// 400), and the look is left to a probe or the close.
+    /// </summary>
+    private void AdvanceUnseen(SequencePosition consumed, SequencePosition examined)
+    {
+        _readUnseen = false;
+        var unexamined = TransportPipe.Unexamined(inner);
+        inner.AdvanceTo(consumed, examined);
+        if (consumed.Equals(examined))
+        {
+            LookAfterUnseen(consumedAny: TransportPipe.Unexamined(inner) < unexamined);
+        }
+
+        EndRead();
+    }
+
+    /// <summary>
+    /// A look that settles an end the reader's last read, unseen, may have brought (the caller holds the reader).
+    /// <paramref name="consumedAny"/>: the reader took bytes from that read (a whole head, as it consumed all it examined).
+    /// </summary>
+    private void LookAfterUnseen(bool consumedAny)
+    {
+        _endUnlooked = false;
+        try
+        {
+            if (!inner.TryRead(out var result))
+            {
+                return;
+            }
+
+            if (result.IsCompleted)
+            {
+                var remainder = consumedAny ? InputRemainder.Headers : InputEnds.Remainder(result.Buffer);
+                Settle(InputEnd.ClientFin, remainder, readerWasWaiting: true);
+            }
+
+            if (result.IsCanceled)
+            {
+                _cancelPending = true;
+            }
+
+            // Nothing consumed, nothing examined: the reader examined only what it consumed.
+            inner.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+        }
+        catch (Exception ex) when (InputEnds.Classify(ex) is { } end)
+        {
+            Settle(end, InputRemainder.None, readerWasWaiting: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // The input was completed under us: nothing more to learn from it.
         }
     }
 

@@ -11,7 +11,10 @@ namespace HalfClose.Kestrel.Internal;
 /// read or <see cref="Probe"/> (when the transport says it has closed and nobody is reading), settles the end once.
 /// </summary>
 /// <remarks>
-/// The end is shown to the reader only once it has examined every byte before it (<see cref="HiddenEnd"/>). With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open for a lingering close.
+/// The end is shown to the reader only once it has examined every byte before it (<see cref="HiddenEnd"/>), but for a
+/// read that waits for a request's head (<see cref="IInputEndListener.WaitsForRequestHead"/>): the reader awaits the
+/// transport's own read, unseen here, and an end it brought is looked for as the reader advances past it.
+/// With <paramref name="keepInnerOpen"/>, completing this reader leaves the transport's input open for a lingering close.
 /// With <paramref name="readAhead"/> (above a TLS layer, which reads the socket only when asked), a probe that finds
 /// nothing reads ahead itself, and the application's next read joins that read.
 /// </remarks>
@@ -23,6 +26,9 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private const int Probing = 2;
     private const int ReadingAhead = 3;
     private const int Done = 4;
+
+    // Whether the transport's input is a pipe whose unconsumed bytes can be counted: a read can then be left unseen.
+    private readonly bool _countable = TransportPipe.CanCount(inner);
 
     // The transport's source of the read it completes later, which this reader's own read is handed through to.
     private IValueTaskSource<ReadResult>? _handedThrough;
@@ -64,6 +70,15 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
             if (read.IsCompleted)
             {
                 return new ValueTask<ReadResult>(Reveal(read.Result, readerWasWaiting: false));
+            }
+
+            if (_countable && endListener?.WaitsForRequestHead == true)
+            {
+                // Waiting for a request's head, the reader needs no end hidden: it awaits the transport's read itself (no
+                // source of this reader's between them), and an end that read brings is looked for as it advances past it.
+                _readUnseen = true;
+                _endUnlooked = true;
+                return read;
             }
 
             // The transport's pipe hands out the same source for every read: stored once, not at every read.
@@ -143,6 +158,12 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         _hiddenEnd.Advanced(examined);
+        if (_readUnseen)
+        {
+            AdvanceUnseen(consumed, examined);
+            return;
+        }
+
         inner.AdvanceTo(consumed, examined);
         EndRead();
     }
@@ -151,6 +172,9 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
 
     public override void Complete(Exception? exception = null)
     {
+        // An end an unseen read brought is looked for while the transport's input still tells it.
+        LookBeforeClose();
+
         // A read-ahead's completion decides under its gate whether it is joined: the reader's end must not slip in between.
         int previous;
         if (Volatile.Read(ref _ahead) is { } ahead)

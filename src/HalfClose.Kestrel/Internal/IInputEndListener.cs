@@ -12,4 +12,11 @@ internal interface IInputEndListener
     void OnFirstRead()
     {
     }
+
+    /// <summary>
+    /// Whether the reader's next read, should it wait, waits for the head of a request (none has begun, or the last one
+    /// ended with its body read): the read's result then needs no hiding of the end, and is handed to the reader as the
+    /// transport's own. False where bodies cannot be told apart from heads (requests are not tracked).
+    /// </summary>
+    bool WaitsForRequestHead => false;
 }

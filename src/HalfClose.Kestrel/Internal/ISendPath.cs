@@ -55,7 +55,7 @@ internal static class SendPaths
 {
     /// <summary>
     /// The send path for <paramref name="connection"/>'s socket; none without a socket. With <paramref name="watchTransport"/>,
-    /// and where the transport's output can be watched (<see cref="TransportOutput"/>), the transport sends every byte as it
+    /// and where the transport's output can be watched (<see cref="TransportPipe"/>), the transport sends every byte as it
     /// would without the policy (<see cref="WatchedOutput"/>); otherwise the policy's own pipe and send loop do
     /// (<see cref="HalfCloseOutput"/>).
     /// </summary>
@@ -67,7 +67,7 @@ internal static class SendPaths
         }
 
         var transportOutput = connection.Transport.Output;
-        return watchTransport && TransportOutput.CanWatch(transportOutput)
+        return watchTransport && TransportPipe.CanWatch(transportOutput)
             ? new WatchedOutput(transportOutput, socket, owner, connection.ConnectionClosed)
             : HalfCloseOutput.For(connection, socket, owner);
     }

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
-/// The send path where the socket transport's output can be watched (<see cref="TransportOutput"/>, this runtime's pipe):
+/// The send path where the socket transport's output can be watched (<see cref="TransportPipe"/>, this runtime's pipe):
 /// Kestrel writes to the transport's output through this writer, and the transport sends every byte as it would without
 /// the policy. Only Kestrel's completion stops here: the close stays the policy's, and waits until the transport has
 /// nothing unsent. One small object a connection, with no pipe, no loop and no pool: a write costs one call more.
@@ -81,7 +81,7 @@ internal sealed class WatchedOutput(PipeWriter transportOutput, Socket socket, I
             return default;
         }
 
-        if (_handedOver || (_finalFlush is null && TransportOutput.Unsent(transportOutput) == 0))
+        if (_handedOver || (_finalFlush is null && TransportPipe.Unsent(transportOutput) == 0))
         {
             return default;
         }
@@ -165,7 +165,7 @@ internal sealed class WatchedOutput(PipeWriter transportOutput, Socket socket, I
             }
         }
 
-        for (var looks = 0; TransportOutput.Unsent(transportOutput) != 0; looks++)
+        for (var looks = 0; TransportPipe.Unsent(transportOutput) != 0; looks++)
         {
             if (transportClosed.IsCancellationRequested)
             {

@@ -18,6 +18,7 @@ public class KeepAliveReadBenchmarks
 
     private Pipe _pipe = null!;
     private PipeReader _wrapped = null!;
+    private PipeReader _wrappedBetweenRequests = null!;
     private byte[] _request = [];
 
     /// <summary>Bytes written before each read.</summary>
@@ -29,6 +30,7 @@ public class KeepAliveReadBenchmarks
     {
         _pipe = SyncPipe.Create();
         _wrapped = new HalfCloseInput(_pipe.Reader);
+        _wrappedBetweenRequests = new HalfCloseInput(_pipe.Reader, new BetweenRequests());
         _request = new byte[Bytes];
     }
 
@@ -49,6 +51,14 @@ public class KeepAliveReadBenchmarks
     [Benchmark(OperationsPerInvoke = Reads)]
     [BenchmarkCategory("pending")]
     public long HalfCloseInputPending() => Pending(_wrapped);
+
+    /// <summary>
+    /// The same read, waiting for a request's head (between requests, under the request middleware): the reader awaits
+    /// the pipe's own read, and the wrapper looks for an end as the reader advances past it.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Reads)]
+    [BenchmarkCategory("pending")]
+    public long HalfCloseInputPendingHead() => Pending(_wrappedBetweenRequests);
 
     private long Buffered(PipeReader reader)
     {
@@ -77,5 +87,15 @@ public class KeepAliveReadBenchmarks
         }
 
         return total;
+    }
+
+    /// <summary>A connection between requests: every read waits for a request's head.</summary>
+    private sealed class BetweenRequests : IInputEndListener
+    {
+        public bool WaitsForRequestHead => true;
+
+        public void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
+        {
+        }
     }
 }
