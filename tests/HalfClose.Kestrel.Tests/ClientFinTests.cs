@@ -194,6 +194,30 @@ public sealed class ClientFinTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BodysRestWithFin_WhileTheHandlerWaitsForIt_BodyReadWholeAndAnswered(bool chunked)
+    {
+        // The handler's body read waits; the rest of the body and the FIN then come in one segment (corked), and so in one
+        // read: Kestrel's body reader must not see the end before it has the bytes before it. (Kestrel alone: YARP sends
+        // the origin the body's first bytes only with more, so the origin's handler never tells it has begun.)
+        await using var servers = await TestServers.StartAsync(Front.Kestrel, Policy());
+        var (head, first, rest) = chunked
+            ? ("Transfer-Encoding: chunked", "5\r\nhello\r\n", "6\r\n world\r\n0\r\n\r\n")
+            : ("Content-Length: 11", "hello", " world");
+        await using var client = await RawHttpClient.ConnectAsync(servers.Port);
+        await client.SendAsync($"POST /echo-started?id=rest HTTP/1.1\r\nHost: test\r\n{head}\r\n\r\n{first}");
+        await servers.Probe.Started("rest").WaitAsync(Bound);
+
+        await client.SendWithFinAsync(rest);
+        var result = await client.ReadToEndAsync();
+
+        Assert.Equal(Ending.Fin, result.Ending);
+        Assert.Equal([200], result.StatusCodes);
+        Assert.Contains("received 11 bytes", result.Text, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(Front.Kestrel, "Serve")]
     [InlineData(Front.Kestrel, "Abort")]
     [InlineData(Front.Yarp, "Serve")]

@@ -63,6 +63,21 @@ public static class OriginApp
             return $"received {total} bytes";
         });
 
+        // The same, telling the probe once its first read returned bytes: the test sends the rest while it waits for more.
+        app.MapPost("/echo-started", async (HttpContext context, string id) =>
+        {
+            var total = 0L;
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                total += read;
+                probe.OnStarted(id);
+            }
+
+            return $"received {total} bytes";
+        });
+
         // Waits for the client's FIN through IHalfCloseFeature, then says what it saw.
         app.MapGet("/wait-fin", async (HttpContext context, string id) =>
         {

@@ -60,6 +60,23 @@ public sealed class RawHttpClient : IAsyncDisposable
         await Socket.SendAsync(Encoding.Latin1.GetBytes(text), SocketFlags.None, timeout.Token);
     }
 
+    /// <summary>
+    /// Sends <paramref name="text"/> and FIN in one segment where the OS allows it (Linux: corked, the FIN joins the queued
+    /// bytes), so that the server's transport reads both at once; elsewhere, FIN right after the bytes.
+    /// </summary>
+    public async Task SendWithFinAsync(string text)
+    {
+        const int IpProtoTcp = 6;
+        const int TcpCork = 3;
+        if (OperatingSystem.IsLinux())
+        {
+            Socket.SetRawSocketOption(IpProtoTcp, TcpCork, BitConverter.GetBytes(1));
+        }
+
+        await SendAsync(text);
+        HalfClose();
+    }
+
     /// <summary>TCP half-close: FIN, nothing more to send.</summary>
     public void HalfClose() => Socket.Shutdown(SocketShutdown.Send);
 
