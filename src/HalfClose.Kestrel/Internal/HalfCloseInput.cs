@@ -27,7 +27,7 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
     private const int ReadingAhead = 3;
     private const int Done = 4;
 
-    // Whether the transport's input is a pipe whose unconsumed bytes can be counted: a read can then be left unseen.
+    // Whether the transport's input is a pipe whose unexamined bytes can be counted: a read can then be left unseen.
     private readonly bool _countable = TransportPipe.CanCount(inner);
 
     // The transport's source of the read it completes later, which this reader's own read is handed through to.

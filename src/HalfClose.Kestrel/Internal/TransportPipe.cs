@@ -65,7 +65,7 @@ internal static class TransportPipe
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_pipe")]
     private static extern ref Pipe ReaderPipe([UnsafeAccessorType(DefaultPipeReader)] object reader);
 
-    // Named for what the pipe uses it for (its writer's back-pressure): the bytes its reader has not examined.
+    // The pipe calls it unconsumed; it counts what its reader has not examined (for its writer's back-pressure).
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_unconsumedBytes")]
     private static extern ref long UnexaminedBytes(Pipe pipe);
 }
