@@ -206,7 +206,7 @@ public sealed class ClientFinTests
             ? ("Transfer-Encoding: chunked", "5\r\nhello\r\n", "6\r\n world\r\n0\r\n\r\n")
             : ("Content-Length: 11", "hello", " world");
         await using var client = await RawHttpClient.ConnectAsync(servers.Port);
-        await client.SendAsync($"POST /echo-started?id=rest HTTP/1.1\r\nHost: test\r\n{head}\r\n\r\n{first}");
+        await client.SendAsync($"POST /echo?id=rest HTTP/1.1\r\nHost: test\r\n{head}\r\n\r\n{first}");
         await servers.Probe.Started("rest").WaitAsync(Bound);
 
         await client.SendWithFinAsync(rest);

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Threading.Tasks.Sources;
 using HalfClose.Kestrel.Internal;
+using HalfClose.Kestrel.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 
 namespace HalfClose.Kestrel.Tests;
@@ -16,7 +17,7 @@ public sealed class HalfCloseInputProbeTests
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
 
     private readonly Pipe _pipe = new(new PipeOptions(useSynchronizationContext: false));
-    private readonly Ends _ends = new();
+    private readonly HeardEnds _ends = new();
 
     [Fact]
     public async Task ReaderIdle_FinInThePipe_ProbeSettlesIt_ReaderStillGetsEveryByteThenTheEnd()
@@ -254,42 +255,5 @@ public sealed class HalfCloseInputProbeTests
         public override void CancelPendingRead() => inner.CancelPendingRead();
 
         public override void Complete(Exception? exception = null) => inner.Complete(exception);
-    }
-
-    private sealed class Ends : IInputEndListener
-    {
-        private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly List<(InputEnd End, InputRemainder Remainder, bool Waiting)> _all = [];
-
-        public Task Settled => _settled.Task;
-
-        public IReadOnlyList<(InputEnd End, InputRemainder Remainder, bool Waiting)> All
-        {
-            get
-            {
-                lock (_all)
-                {
-                    return [.. _all];
-                }
-            }
-        }
-
-        public (InputEnd End, InputRemainder Remainder) Single()
-        {
-            var (end, remainder, _) = Assert.Single(All);
-            return (end, remainder);
-        }
-
-        public (InputEnd End, InputRemainder Remainder, bool Waiting) SingleWithWaiting() => Assert.Single(All);
-
-        public void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
-        {
-            lock (_all)
-            {
-                _all.Add((end, remainder, readerWasWaiting));
-            }
-
-            _settled.TrySetResult();
-        }
     }
 }

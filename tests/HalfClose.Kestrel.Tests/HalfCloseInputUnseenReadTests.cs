@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using HalfClose.Kestrel.Internal;
+using HalfClose.Kestrel.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 
 namespace HalfClose.Kestrel.Tests;
@@ -16,7 +17,7 @@ public sealed class HalfCloseInputUnseenReadTests
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
 
     private readonly Pipe _pipe = new(new PipeOptions(useSynchronizationContext: false));
-    private readonly HeadWaiter _listener = new();
+    private readonly HeardEnds _listener = new() { WaitsForRequestHead = true };
 
     [Fact]
     public async Task WaitingForAHead_PendingRead_IsTheTransportsOwn_TheFinAloneIsSettledAsTheReaderAdvances()
@@ -150,31 +151,5 @@ public sealed class HalfCloseInputUnseenReadTests
         _pipe.Writer.Write(Encoding.ASCII.GetBytes(text));
         await _pipe.Writer.CompleteAsync();
         return await pending.AsTask().WaitAsync(Bound);
-    }
-
-    private sealed class HeadWaiter : IInputEndListener
-    {
-        private readonly List<(InputEnd End, InputRemainder Remainder, bool Waiting)> _all = [];
-
-        public bool WaitsForRequestHead { get; set; } = true;
-
-        public IReadOnlyList<(InputEnd End, InputRemainder Remainder, bool Waiting)> All
-        {
-            get
-            {
-                lock (_all)
-                {
-                    return [.. _all];
-                }
-            }
-        }
-
-        public void OnInputEnded(InputEnd end, InputRemainder remainder, bool readerWasWaiting)
-        {
-            lock (_all)
-            {
-                _all.Add((end, remainder, readerWasWaiting));
-            }
-        }
     }
 }

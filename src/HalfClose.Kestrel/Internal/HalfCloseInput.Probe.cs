@@ -183,24 +183,11 @@ internal sealed partial class HalfCloseInput
         _endUnlooked = false;
         try
         {
-            if (!inner.TryRead(out var result))
+            // Left unexamined, as the reader left it: it examined only what it consumed.
+            if (inner.TryRead(out var result))
             {
-                return;
+                Examine(result, readerWasWaiting: true, consumedAny);
             }
-
-            if (result.IsCompleted)
-            {
-                var remainder = consumedAny ? InputRemainder.Headers : InputEnds.Remainder(result.Buffer);
-                Settle(InputEnd.ClientFin, remainder, readerWasWaiting: true);
-            }
-
-            if (result.IsCanceled)
-            {
-                _cancelPending = true;
-            }
-
-            // Nothing consumed, nothing examined: the reader examined only what it consumed.
-            inner.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
         }
         catch (Exception ex) when (InputEnds.Classify(ex) is { } end)
         {
@@ -251,12 +238,16 @@ internal sealed partial class HalfCloseInput
         }
     }
 
-    /// <summary>What a probe's read found: the end, or bytes left for the reader (nothing consumed or examined).</summary>
-    private void Examine(ReadResult result)
+    /// <summary>
+    /// What a look's read found: the end, or bytes left for the reader (nothing consumed or examined). A probe's look
+    /// finds the end beside the reader; a look after an unseen read finds it as that read's (<paramref name="readerWasWaiting"/>),
+    /// where <paramref name="consumedAny"/> says the reader took a whole head from it.
+    /// </summary>
+    private void Examine(ReadResult result, bool readerWasWaiting = false, bool consumedAny = false)
     {
         if (result.IsCompleted)
         {
-            Settle(InputEnd.ClientFin, InputEnds.Remainder(result.Buffer), readerWasWaiting: false);
+            Settle(InputEnd.ClientFin, consumedAny ? InputRemainder.Headers : InputEnds.Remainder(result.Buffer), readerWasWaiting);
         }
 
         if (result.IsCanceled)

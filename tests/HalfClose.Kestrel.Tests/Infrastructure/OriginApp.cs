@@ -50,7 +50,9 @@ public static class OriginApp
             await Task.Delay(Timeout.Infinite, context.RequestAborted);
         });
 
-        app.MapPost("/echo", async (HttpContext context) =>
+        // Reads the body to its end and says how much came. With id: tells the probe once a read returned bytes (a test
+        // sends the rest while the handler waits for more).
+        app.MapPost("/echo", async (HttpContext context, string? id) =>
         {
             var total = 0L;
             var buffer = new byte[8192];
@@ -58,21 +60,10 @@ public static class OriginApp
             while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
             {
                 total += read;
-            }
-
-            return $"received {total} bytes";
-        });
-
-        // The same, telling the probe once its first read returned bytes: the test sends the rest while it waits for more.
-        app.MapPost("/echo-started", async (HttpContext context, string id) =>
-        {
-            var total = 0L;
-            var buffer = new byte[8192];
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
-            {
-                total += read;
-                probe.OnStarted(id);
+                if (id is not null)
+                {
+                    probe.OnStarted(id);
+                }
             }
 
             return $"received {total} bytes";
