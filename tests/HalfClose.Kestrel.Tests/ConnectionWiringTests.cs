@@ -4,6 +4,7 @@ using HalfClose.Kestrel.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Testing;
@@ -271,5 +272,30 @@ public sealed class ConnectionWiringTests : IDisposable
         connection.Complete();
 
         Assert.Equal([1, -1], halfOpen.GetMeasurementSnapshot().Select(m => m.Value));
+    }
+
+    [Fact]
+    public void RequestOnTheThreadThatTookItsHead_ItsConnectionIsTheOneWhoseHeadItWas_NeverAnother()
+    {
+        var connection = Start();
+        var other = new HalfCloseConnection(new FakeConnection(), socket: null, connection.Context);
+        other.Start();
+
+        // As Kestrel's: a request's features fall back to its connection's, and stay the same for its every request.
+        var requests = new FeatureCollection(_connection.Features);
+        Assert.Same(connection, HalfCloseConnection.OfRequest(requests));
+
+        // The other connection took a head on this thread last: it is not this request's.
+        ((IInputEndListener)other).OnHeadTaken();
+        Assert.Same(connection, HalfCloseConnection.OfRequest(requests));
+
+        // This connection took it: the answer needs no lookup (shown here with the lookup made to find nothing).
+        _connection.Features.Set<IHalfCloseFeature>(null);
+        Assert.Null(HalfCloseConnection.OfRequest(requests));
+        ((IInputEndListener)connection).OnHeadTaken();
+        Assert.Same(connection, HalfCloseConnection.OfRequest(requests));
+
+        // Taken once: the next request on this thread looks it up.
+        Assert.Null(HalfCloseConnection.OfRequest(requests));
     }
 }

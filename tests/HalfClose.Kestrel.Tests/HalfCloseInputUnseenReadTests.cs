@@ -124,6 +124,32 @@ public sealed class HalfCloseInputUnseenReadTests
     }
 
     [Fact]
+    public async Task HeadTaken_IsToldForAWholeHeadFromAnUnseenRead_NotForPartOfOne()
+    {
+        var input = new HalfCloseInput(_pipe.Reader, _listener);
+        var pending = input.ReadAsync().AsTask();
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("GET /1 HT"));
+        var read = await pending.WaitAsync(Bound);
+
+        // Part of a request line: nothing consumed, all of it examined.
+        input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        Assert.Equal(0, _listener.HeadsTaken);
+
+        pending = input.ReadAsync().AsTask();
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("TP/1.1\r\n\r\n"));
+        read = await pending.WaitAsync(Bound);
+        input.AdvanceTo(read.Buffer.End, read.Buffer.End);
+        Assert.Equal(1, _listener.HeadsTaken);
+
+        // An empty result (nothing taken) tells nothing either.
+        pending = input.ReadAsync().AsTask();
+        input.CancelPendingRead();
+        read = await pending.WaitAsync(Bound);
+        input.AdvanceTo(read.Buffer.End);
+        Assert.Equal(1, _listener.HeadsTaken);
+    }
+
+    [Fact]
     public async Task BodyMayBeRead_TheReadIsTheWrappers_TheEndStaysHiddenUntilTheBytesBeforeItAreExamined()
     {
         _listener.WaitsForRequestHead = false;

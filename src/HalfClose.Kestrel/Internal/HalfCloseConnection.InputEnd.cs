@@ -70,6 +70,9 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
     public bool WaitsForRequestHead => _shared.TracksRequests && (Facts & (RequestFacts.InFlight | RequestFacts.BodyUnread)) == 0;
 
     /// <inheritdoc/>
+    public void OnHeadTaken() => t_headTaken = this;
+
+    /// <inheritdoc/>
     public void OnFirstRead()
     {
         // Below TLS the reader is the TLS layer: its reads tell nothing of Kestrel's requests. Asked while Kestrel waits for

@@ -11,7 +11,17 @@ namespace HalfClose.Kestrel.Internal;
 /// </summary>
 internal sealed partial class HalfCloseConnection
 {
+    /// <summary>
+    /// The connection whose input last had a request's head taken on this thread (<see cref="OnHeadTaken"/>), until a
+    /// request takes it (<see cref="OfRequest"/>). Holds one connection a thread at most.
+    /// </summary>
+    [ThreadStatic]
+    private static HalfCloseConnection? t_headTaken;
+
     private EndpointNotifier? _endpointNotifier;
+
+    /// <summary>The feature collection of this connection's requests (Kestrel keeps one for them all): its request thread only.</summary>
+    private IFeatureCollection? _requestFeatures;
     private volatile bool _failedAfterFin;
 
     /// <summary>
@@ -31,6 +41,33 @@ internal sealed partial class HalfCloseConnection
 
     /// <summary>The request in flight's facts, as the request middleware last pushed them (written by the request's thread only).</summary>
     private RequestFacts Facts => (RequestFacts)Volatile.Read(ref _facts);
+
+    /// <summary>
+    /// The connection under the policy that a request with <paramref name="features"/> belongs to; null without one. Kestrel
+    /// runs a request's first middleware on the thread that took the request's head from the connection's input, with nothing
+    /// awaited between: a connection whose head was just taken here, and whose requests have these features, is the one,
+    /// without <see cref="Of"/>'s lookup (which searches the request's features, then the connection's). Otherwise (the
+    /// connection's first request, a read that did not wait, a TLS layer's read), the lookup.
+    /// </summary>
+    public static HalfCloseConnection? OfRequest(IFeatureCollection features)
+    {
+        if (t_headTaken is { } taken)
+        {
+            t_headTaken = null;
+            if (ReferenceEquals(taken._requestFeatures, features))
+            {
+                return taken;
+            }
+        }
+
+        var connection = Of(features);
+        if (connection is not null)
+        {
+            connection._requestFeatures = features;
+        }
+
+        return connection;
+    }
 
     /// <summary>
     /// An endpoint's own policy met a connection already built with another (the endpoint could not be told apart when

@@ -168,7 +168,12 @@ internal sealed partial class HalfCloseInput
         inner.AdvanceTo(consumed, examined);
         if (consumed.Equals(examined))
         {
-            LookAfterUnseen(consumedAny: TransportPipe.Unexamined(inner) < unexamined);
+            var consumedAny = TransportPipe.Unexamined(inner) < unexamined;
+            LookAfterUnseen(consumedAny);
+            if (consumedAny)
+            {
+                endListener?.OnHeadTaken();
+            }
         }
 
         EndRead();

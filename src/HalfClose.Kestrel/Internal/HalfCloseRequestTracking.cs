@@ -18,7 +18,7 @@ internal sealed class HalfCloseRequestTracking(EndpointPolicies endpoints, IRequ
             return hook is null ? next(context) : hook.InvokeMultiplexed(context, next);
         }
 
-        if (HalfCloseConnection.Of(context.Features) is not { } connection)
+        if (HalfCloseConnection.OfRequest(context.Features) is not { } connection)
         {
             return hook is null ? next(context) : hook.InvokeHttp1(context, next);
         }

@@ -19,4 +19,12 @@ internal interface IInputEndListener
     /// transport's own. False where bodies cannot be told apart from heads (requests are not tracked).
     /// </summary>
     bool WaitsForRequestHead => false;
+
+    /// <summary>
+    /// The reader took a whole request's head from a read that waited for one, on this thread: Kestrel goes on to run that
+    /// request here (with nothing awaited between, its first middleware runs on this thread).
+    /// </summary>
+    void OnHeadTaken()
+    {
+    }
 }

@@ -4,16 +4,20 @@ namespace HalfClose.Kestrel.Tests.Infrastructure;
 
 /// <summary>
 /// The input's listener in the input's own tests: keeps every end it is told of (there must be one at most), and answers
-/// whether the reader waits for a request's head as the test sets it (by default it does not).
+/// whether the reader waits for a request's head as the test sets it (by default it does not), and counts the heads it
+/// is told were taken.
 /// </summary>
 internal sealed class HeardEnds : IInputEndListener
 {
     private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(InputEnd End, InputRemainder Remainder, bool Waiting)> _all = [];
+    private int _headsTaken;
 
     public Task Settled => _settled.Task;
 
     public bool WaitsForRequestHead { get; set; }
+
+    public int HeadsTaken => Volatile.Read(ref _headsTaken);
 
     public IReadOnlyList<(InputEnd End, InputRemainder Remainder, bool Waiting)> All
     {
@@ -43,4 +47,6 @@ internal sealed class HeardEnds : IInputEndListener
 
         _settled.TrySetResult();
     }
+
+    public void OnHeadTaken() => Interlocked.Increment(ref _headsTaken);
 }
