@@ -298,4 +298,20 @@ public sealed class ConnectionWiringTests : IDisposable
         // Taken once: the next request on this thread looks it up.
         Assert.Null(HalfCloseConnection.OfRequest(requests));
     }
+
+    [Fact]
+    public void HeadTakenButNoRequestTookIt_TheConnectionEnds_TheThreadLetsGoOfIt()
+    {
+        var connection = Start();
+        var requests = new FeatureCollection(_connection.Features);
+        Assert.Same(connection, HalfCloseConnection.OfRequest(requests));
+
+        // A head no request took (Kestrel answered it itself), then the connection's end on this thread.
+        ((IInputEndListener)connection).OnHeadTaken();
+        connection.Complete();
+
+        // With the lookup made to find nothing, only a hint still held could answer.
+        _connection.Features.Set<IHalfCloseFeature>(null);
+        Assert.Null(HalfCloseConnection.OfRequest(requests));
+    }
 }

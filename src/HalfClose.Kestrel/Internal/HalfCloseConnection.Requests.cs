@@ -13,7 +13,8 @@ internal sealed partial class HalfCloseConnection
 {
     /// <summary>
     /// The connection whose input last had a request's head taken on this thread (<see cref="OnHeadTaken"/>), until a
-    /// request takes it (<see cref="OfRequest"/>). Holds one connection a thread at most.
+    /// request takes it (<see cref="OfRequest"/>). Holds one connection a thread at most, and none past its end on the
+    /// thread it ends on.
     /// </summary>
     [ThreadStatic]
     private static HalfCloseConnection? t_headTaken;

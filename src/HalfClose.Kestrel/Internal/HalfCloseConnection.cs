@@ -110,6 +110,11 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
 
         _telemetry.Ended();
         SignalClosed();
+        if (t_headTaken == this)
+        {
+            // A head no request took (Kestrel answered it 400, say): the thread lets go of the connection as it ends.
+            t_headTaken = null;
+        }
 
         // Closed under the lock above: nothing of this connection's sends through it any more.
         _output?.Return();
