@@ -40,27 +40,43 @@ internal sealed partial class HalfCloseInput
         }
 
         Interlocked.Exchange(ref _probeWanted, 0);
+        if (Look(readerWasWaiting: false, consumedAny: false, readAheadIfNothing: readAhead))
+        {
+            // The read-ahead holds the reader now.
+            return;
+        }
+
+        Interlocked.CompareExchange(ref _readerState, Idle, Probing);
+    }
+
+    /// <summary>
+    /// One look at the input, the caller holding the reader: an end it shows (or the transport's error) is settled, bytes
+    /// are left where they were (<see cref="Examine"/>). With <paramref name="readAheadIfNothing"/>, an input with nothing
+    /// to show yet is read ahead. True when a read-ahead now holds the reader.
+    /// </summary>
+    private bool Look(bool readerWasWaiting, bool consumedAny, bool readAheadIfNothing = false)
+    {
         try
         {
             if (inner.TryRead(out var result))
             {
-                Examine(result);
+                Examine(result, readerWasWaiting, consumedAny);
             }
-            else if (readAhead && StartReadAhead())
+            else if (readAheadIfNothing)
             {
-                return;
+                return StartReadAhead();
             }
         }
         catch (Exception ex) when (InputEnds.Classify(ex) is { } end)
         {
-            Settle(end, InputRemainder.None, readerWasWaiting: false);
+            Settle(end, InputRemainder.None, readerWasWaiting);
         }
         catch (InvalidOperationException)
         {
             // The input was completed under us: nothing more to learn from it.
         }
 
-        Interlocked.CompareExchange(ref _readerState, Idle, Probing);
+        return false;
     }
 
     /// <summary>
@@ -185,23 +201,9 @@ internal sealed partial class HalfCloseInput
     /// </summary>
     private void LookAfterUnseen(bool consumedAny)
     {
+        // Left unexamined, as the reader left it: it examined only what it consumed.
         _endUnlooked = false;
-        try
-        {
-            // Left unexamined, as the reader left it: it examined only what it consumed.
-            if (inner.TryRead(out var result))
-            {
-                Examine(result, readerWasWaiting: true, consumedAny);
-            }
-        }
-        catch (Exception ex) when (InputEnds.Classify(ex) is { } end)
-        {
-            Settle(end, InputRemainder.None, readerWasWaiting: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // The input was completed under us: nothing more to learn from it.
-        }
+        Look(readerWasWaiting: true, consumedAny);
     }
 
     /// <summary>The application starts a read: false when it joined a read-ahead, which will complete it.</summary>
