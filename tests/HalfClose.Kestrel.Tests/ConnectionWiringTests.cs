@@ -300,6 +300,39 @@ public sealed class ConnectionWiringTests : IDisposable
     }
 
     [Fact]
+    public void FirstRequestOnTheThreadThatTookItsHead_ItsConnectionByItsOwnIdString_NeverByAnEqualOne()
+    {
+        _connection.ConnectionId = string.Concat("conn-", "1");
+        var connection = Start();
+        var other = new HalfCloseConnection(new FakeConnection { ConnectionId = string.Concat("conn-", "2") }, socket: null, connection.Context);
+        other.Start();
+
+        // As Kestrel's: the request's features carry its connection's id (the very string), and fall back to the
+        // connection's; the lookup is made to find nothing, so that only the head's hint can answer.
+        var requests = new FeatureCollection(_connection.Features);
+        var ids = new HttpConnectionFeature { ConnectionId = string.Concat("conn-", "1") };
+        requests.Set<IHttpConnectionFeature>(ids);
+        _connection.Features.Set<IHalfCloseFeature>(null);
+
+        // Another connection's head: not this request's.
+        ((IInputEndListener)other).OnHeadTaken();
+        Assert.Null(HalfCloseConnection.OfRequest(requests));
+
+        // This connection's head, but the request's id is only equal to its own, not its own: not taken on its word.
+        Assert.Equal(_connection.ConnectionId, ids.ConnectionId);
+        ((IInputEndListener)connection).OnHeadTaken();
+        Assert.Null(HalfCloseConnection.OfRequest(requests));
+
+        // Its own id: the connection's, and from then on its requests' features say so.
+        ids.ConnectionId = _connection.ConnectionId;
+        ((IInputEndListener)connection).OnHeadTaken();
+        Assert.Same(connection, HalfCloseConnection.OfRequest(requests));
+        ids.ConnectionId = "changed by the application";
+        ((IInputEndListener)connection).OnHeadTaken();
+        Assert.Same(connection, HalfCloseConnection.OfRequest(requests));
+    }
+
+    [Fact]
     public void HeadTakenButNoRequestTookIt_TheConnectionEnds_TheThreadLetsGoOfIt()
     {
         var connection = Start();

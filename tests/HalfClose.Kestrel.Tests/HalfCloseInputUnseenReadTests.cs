@@ -150,6 +150,24 @@ public sealed class HalfCloseInputUnseenReadTests
     }
 
     [Fact]
+    public async Task HeadTaken_IsToldForAWholeHeadFromAReadThatFoundItThere_NotForPartOfOne()
+    {
+        // The request came before the reader asked (a connection's first request, most often): its read completes at once.
+        var input = new HalfCloseInput(_pipe.Reader, _listener);
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("GET /1 HT"));
+        var read = await input.ReadAsync();
+
+        input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        Assert.Equal(0, _listener.HeadsTaken);
+
+        await _pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("TP/1.1\r\n\r\n"));
+        read = await input.ReadAsync();
+        Assert.True(read.IsCompleted is false && read.Buffer.Length > 9);
+        input.AdvanceTo(read.Buffer.End);
+        Assert.Equal(1, _listener.HeadsTaken);
+    }
+
+    [Fact]
     public async Task BodyMayBeRead_TheReadIsTheWrappers_TheEndStaysHiddenUntilTheBytesBeforeItAreExamined()
     {
         _listener.WaitsForRequestHead = false;

@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Connections;
 namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
-/// The facet the installing layer calls once Kestrel is done with the connection (the middleware's <c>finally</c>, or
-/// the accepted connection's disposal): the server's close, on one thread, after every other event has had its turn.
+/// The facet the installing layer calls once Kestrel is done with the connection (Kestrel's connection-completion
+/// callback, or where there is none the middleware's <c>finally</c>, or the accepted connection's disposal): the server's
+/// close, on one thread, after every other event has had its turn.
 /// </summary>
 internal sealed partial class HalfCloseConnection
 {

@@ -47,8 +47,8 @@ internal sealed partial class HalfCloseConnection
     /// The connection under the policy that a request with <paramref name="features"/> belongs to; null without one. Kestrel
     /// runs a request's first middleware on the thread that took the request's head from the connection's input, with nothing
     /// awaited between: a connection whose head was just taken here, and whose requests have these features, is the one,
-    /// without <see cref="Of"/>'s lookup (which searches the request's features, then the connection's). Otherwise (the
-    /// connection's first request, a read that did not wait, a TLS layer's read), the lookup.
+    /// without <see cref="Of"/>'s lookup (which searches the request's features, then the connection's); on its first request,
+    /// once the request's connection id is this connection's. Otherwise (a read that did not wait, say), the lookup.
     /// </summary>
     public static HalfCloseConnection? OfRequest(IFeatureCollection features)
     {
@@ -57,6 +57,13 @@ internal sealed partial class HalfCloseConnection
             t_headTaken = null;
             if (ReferenceEquals(taken._requestFeatures, features))
             {
+                return taken;
+            }
+
+            if (taken._requestFeatures is null && taken.IsConnectionOf(features))
+            {
+                // The connection's first request: its features are not known yet, its connection's id (the same string).
+                taken._requestFeatures = features;
                 return taken;
             }
         }
@@ -69,6 +76,14 @@ internal sealed partial class HalfCloseConnection
 
         return connection;
     }
+
+    /// <summary>
+    /// Whether a request with <paramref name="features"/> is on this connection: Kestrel gives its requests the connection's
+    /// own id, the same string (a known feature of the request's, no search of the connection's features). Compared as
+    /// objects: another connection's id is another string, even one an application made equal.
+    /// </summary>
+    private bool IsConnectionOf(IFeatureCollection features) =>
+        features[typeof(IHttpConnectionFeature)] is IHttpConnectionFeature request && ReferenceEquals(request.ConnectionId, _connection.ConnectionId);
 
     /// <summary>
     /// An endpoint's own policy met a connection already built with another (the endpoint could not be told apart when

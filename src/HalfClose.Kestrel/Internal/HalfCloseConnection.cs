@@ -26,7 +26,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     private readonly ISendPath? _output;
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _lock = new();
-    private readonly long _startedAt;
     private readonly bool _belowTls;
     private ConnectionTimer _timer;
     private ConnectionStateMachine _machine;
@@ -41,7 +40,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         var policy = shared.Source.Current;
         _machine = new ConnectionStateMachine(policy, HalfCloseContext.ResetCheckInterval);
         _telemetry = new ConnectionTelemetry(shared, connection);
-        _startedAt = shared.Time.GetTimestamp();
         _transportClosed = connection.ConnectionClosed;
         _transport = connection.Transport;
 
@@ -83,13 +81,21 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         await CloseAsync().ConfigureAwait(false);
     }
 
+    /// <summary><see cref="EndAsync"/> as a connection-completion callback: no task of its own when nothing waits (most connections).</summary>
+    public Task EndTask()
+    {
+        var end = EndAsync();
+        return end.IsCompletedSuccessfully ? Task.CompletedTask : end.AsTask();
+    }
+
     /// <summary>The connection is over: stop watching, give the transport back, count how the client's FIN ended.</summary>
     public void Complete()
     {
         lock (_lock)
         {
+            // Only a half-open wait's length is told: a connection that never had one reads no clock as it ends.
             var (from, since) = (_machine.State, _machine.Since);
-            Step(from, since, _machine.Completed(_failedAfterFin || _output?.Failed == true), Now());
+            Step(from, since, _machine.Completed(_failedAfterFin || _output?.Failed == true), from == ConnectionState.HalfOpen ? Now() : since);
         }
 
         // Kestrel's kestrel.connection.duration tells the client FIN's outcome too (recorded once this middleware returns).
@@ -249,7 +255,8 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         }
     }
 
-    private TimeSpan Now() => _shared.Time.GetElapsedTime(_startedAt);
+    /// <summary>The time on the endpoint's clock (<see cref="HalfCloseContext.Now"/>): only differences between two readings count.</summary>
+    private TimeSpan Now() => _shared.Now();
 
     private void SignalClosed()
     {

@@ -41,9 +41,21 @@ internal sealed class HalfCloseConnectionMiddleware(ConnectionDelegate next, Hal
             return next(connection);
         }
 
-        return ServeAsync(connection, new HalfCloseConnection(connection, socket, shared));
+        var halfClose = new HalfCloseConnection(connection, socket, shared);
+        if (connection.Features.Find<IConnectionCompleteFeature>() is not { } completion)
+        {
+            return ServeAsync(connection, halfClose);
+        }
+
+        // Kestrel runs a connection's completion callbacks once every middleware has returned, before it disposes the
+        // transport: the server's close (a lingering close, say) goes there, and Kestrel awaits the next middleware's own
+        // task, with no async layer of this middleware's between them.
+        halfClose.Start();
+        completion.OnCompleted(static state => ((HalfCloseConnection)state).EndTask(), halfClose);
+        return next(connection);
     }
 
+    /// <summary>Where the server runs no completion callbacks: the close follows the next middleware's end in this method.</summary>
     private async Task ServeAsync(ConnectionContext connection, HalfCloseConnection halfClose)
     {
         halfClose.Start();

@@ -17,6 +17,9 @@ internal sealed class HalfCloseContext(
 
     public TimeProvider Time { get; } = time;
 
+    /// <summary>When this context was made, on <see cref="Time"/>: the origin of <see cref="Now"/>.</summary>
+    private readonly long _origin = time.GetTimestamp();
+
     /// <summary>How half-open connections' sockets are watched for a later reset.</summary>
     public SocketWatcher Watcher { get; } = watcher ?? SocketWatcher.Native;
 
@@ -32,4 +35,10 @@ internal sealed class HalfCloseContext(
     /// than the policy's own send path.
     /// </summary>
     public bool WatchesTransportOutput { get; init; } = true;
+
+    /// <summary>
+    /// The time since this context was made: the connections' clock, whose readings only count as differences (a wait's
+    /// start, its deadline). One origin for every connection, so that a connection reads the clock only when it waits.
+    /// </summary>
+    public TimeSpan Now() => Time.GetElapsedTime(_origin);
 }

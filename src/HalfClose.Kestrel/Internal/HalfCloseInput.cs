@@ -165,6 +165,13 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
         }
 
         inner.AdvanceTo(consumed, examined);
+        if (consumed.Equals(examined))
+        {
+            // It consumed what it examined (a whole head, when Kestrel parsed one): the request, if it is one, runs next on
+            // this thread. Told for a body's read as well: the connection's next request takes it only as its own.
+            endListener?.OnHeadTaken();
+        }
+
         EndRead();
     }
 
