@@ -2,8 +2,8 @@ namespace HalfClose.Kestrel.Internal;
 
 /// <summary>
 /// One connection's life: one state, one transition per event, every wait a deadline. Pure: times are passed in (the
-/// endpoint's clock, <see cref="HalfCloseContext.Now"/>: only differences count), nothing is read or written. The connection calls it under its lock and carries out
-/// the <see cref="Transition"/> it returns.
+/// endpoint's clock, <see cref="HalfCloseContext.Now"/>: only differences count), nothing is read or written. The
+/// connection calls it under its lock and carries out the <see cref="Transition"/> it returns.
 /// </summary>
 internal struct ConnectionStateMachine(HalfClosePolicy policy, TimeSpan checkInterval)
 {

@@ -21,9 +21,9 @@ internal interface IInputEndListener
     bool WaitsForRequestHead => false;
 
     /// <summary>
-    /// The reader consumed something, and all it examined, on this thread: a whole request's head, when Kestrel was reading
-    /// one, and Kestrel goes on to run that request here (with nothing awaited between, its first middleware runs on this
-    /// thread). Also told for other reads (a body's): a hint, taken only by a request that is this connection's.
+    /// The reader advanced past all it examined, on this thread: a whole request's head, when Kestrel was reading one, and
+    /// Kestrel goes on to run that request here (with nothing awaited between, its first middleware runs on this thread).
+    /// Also told for other reads (a body's): a hint, taken only by a request that is this connection's.
     /// </summary>
     void OnHeadTaken()
     {
