@@ -318,7 +318,7 @@ public sealed class ConnectionWiringTests : IDisposable
         ((IInputEndListener)other).OnHeadTaken();
         Assert.Null(HalfCloseConnection.OfRequest(requests));
 
-        // This connection's head, but the request's id is only equal to its own, not its own: not taken on its word.
+        // This connection's head, but the request's id is a string equal to the connection's, not the connection's own.
         Assert.Equal(_connection.ConnectionId, ids.ConnectionId);
         ((IInputEndListener)connection).OnHeadTaken();
         Assert.Null(HalfCloseConnection.OfRequest(requests));
