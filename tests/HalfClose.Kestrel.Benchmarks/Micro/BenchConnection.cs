@@ -9,8 +9,8 @@ namespace HalfClose.Kestrel.Benchmarks.Micro;
 /// <summary>
 /// A stand-in for the socket transport's connection: what the transport has already created when the connection
 /// middleware runs (features with the socket and Kestrel's connection-completion callbacks, a <c>ConnectionClosed</c>
-/// token source). Created afresh per connection
-/// in the baseline and in the policy's benchmark alike, so the difference between them is the policy's own cost.
+/// token source). Created afresh per connection in the baseline and in the policy's benchmark alike, so the difference
+/// between them is the policy's own cost.
 /// </summary>
 internal sealed class BenchConnection : ConnectionContext, IConnectionSocketFeature, IConnectionCompleteFeature
 {
@@ -46,7 +46,7 @@ internal sealed class BenchConnection : ConnectionContext, IConnectionSocketFeat
     /// <summary>As Kestrel's connection keeps them: a stack made at the first callback.</summary>
     public void OnCompleted(Func<object, Task> callback, object state) => (_onCompleted ??= new()).Push(new(callback, state));
 
-    /// <summary>As Kestrel runs them once every middleware has returned, before it disposes the transport.</summary>
+    /// <summary>As Kestrel runs them once every middleware has returned, before it disposes the transport: each in turn.</summary>
     public Task FireOnCompletedAsync()
     {
         while (_onCompleted?.TryPop(out var entry) == true)
@@ -54,10 +54,16 @@ internal sealed class BenchConnection : ConnectionContext, IConnectionSocketFeat
             var task = entry.Key(entry.Value);
             if (!task.IsCompletedSuccessfully)
             {
-                return task;
+                return ThenTheRestAsync(task);
             }
         }
 
         return Task.CompletedTask;
+    }
+
+    private async Task ThenTheRestAsync(Task pending)
+    {
+        await pending.ConfigureAwait(false);
+        await FireOnCompletedAsync().ConfigureAwait(false);
     }
 }

@@ -12,7 +12,8 @@ namespace HalfClose.Kestrel.Benchmarks.Micro;
 /// <c>next</c> that stays pending (as Kestrel's HTTP layer does), then ends. The baseline calls <c>next</c> directly;
 /// the other goes through <see cref="HalfCloseConnectionMiddleware"/>, which creates the connection's
 /// <see cref="HalfCloseConnection"/>, its input decorator and transport, registers on the transport's token and for
-/// Kestrel's connection-completion callbacks, where its close runs. The difference in the Allocated column is the policy's bytes per connection.
+/// Kestrel's connection-completion callbacks, where its close runs. The difference in the Allocated column is the
+/// policy's bytes per connection.
 /// </summary>
 [MemoryDiagnoser]
 public class ConnectionSetupBenchmarks : IDisposable
@@ -57,18 +58,18 @@ public class ConnectionSetupBenchmarks : IDisposable
         // The connection ends: the middleware's continuation (its tear-down) runs inline; a tear-down that goes on
         // asynchronously (a send loop on the thread pool, say) is waited for, and its hop is then part of the time.
         _connectionEnd.SetResult();
-        if (!served.IsCompleted && !served.Wait(TeardownTimeout))
-        {
-            throw new InvalidOperationException($"The connection's tear-down took longer than {TeardownTimeout}.");
-        }
+        WaitBounded(served, "tear-down");
 
         // Then, as Kestrel does, the connection's completion callbacks (the policy's close).
-        var completed = connection.FireOnCompletedAsync();
-        if (!completed.IsCompleted && !completed.Wait(TeardownTimeout))
-        {
-            throw new InvalidOperationException($"The connection's completion callbacks took longer than {TeardownTimeout}.");
-        }
-
+        WaitBounded(connection.FireOnCompletedAsync(), "completion callbacks");
         return served;
+    }
+
+    private static void WaitBounded(Task task, string what)
+    {
+        if (!task.IsCompleted && !task.Wait(TeardownTimeout))
+        {
+            throw new InvalidOperationException($"The connection's {what} took longer than {TeardownTimeout}.");
+        }
     }
 }
