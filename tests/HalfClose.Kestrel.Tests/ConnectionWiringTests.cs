@@ -333,6 +333,36 @@ public sealed class ConnectionWiringTests : IDisposable
     }
 
     [Fact]
+    public void WhileKestrelReads_TheTransportsCloseIsListenedTo()
+    {
+        var connection = Start();
+
+        // Still there: taking it off succeeds.
+        Assert.True(connection.TransportRegistration.Unregister());
+    }
+
+    [Fact]
+    public void KestrelsReaderCompletes_TheTransportsCloseIsNoLongerListenedTo()
+    {
+        var connection = Start();
+
+        ((System.IO.Pipelines.IDuplexPipe)connection).Input.Complete();
+
+        // Taken off as the reader completed: the transport's close, later, runs none of the connection's code.
+        Assert.False(connection.TransportRegistration.Unregister());
+    }
+
+    [Fact]
+    public void TheCloseTakesTheInputOver_TheTransportsCloseIsNoLongerListenedTo()
+    {
+        var connection = Start();
+
+        ((HalfCloseInput)((System.IO.Pipelines.IDuplexPipe)connection).Input).HandOverToClose();
+
+        Assert.False(connection.TransportRegistration.Unregister());
+    }
+
+    [Fact]
     public void HeadTakenButNoRequestTookIt_TheConnectionEnds_TheThreadLetsGoOfIt()
     {
         var connection = Start();

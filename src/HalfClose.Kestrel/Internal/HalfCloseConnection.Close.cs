@@ -81,7 +81,7 @@ internal sealed partial class HalfCloseConnection
     /// <summary>The policy in force, or null once Kestrel has been told the connection is closed.</summary>
     private HalfClosePolicy? PolicyWhileOpen()
     {
-        lock (_lock)
+        lock (Gate)
         {
             return _machine.State == ConnectionState.Closed ? null : _machine.Policy;
         }
@@ -89,7 +89,7 @@ internal sealed partial class HalfCloseConnection
 
     private bool IsHalfOpen()
     {
-        lock (_lock)
+        lock (Gate)
         {
             return _machine.State == ConnectionState.HalfOpen;
         }

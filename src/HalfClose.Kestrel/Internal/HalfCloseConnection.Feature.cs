@@ -40,7 +40,7 @@ internal sealed partial class HalfCloseConnection : IHalfCloseFeature
         }
 
         Task<bool> finSent;
-        lock (_lock)
+        lock (Gate)
         {
             // Once closed, the send path may already serve another connection.
             if (_machine.State == ConnectionState.Closed)

@@ -13,7 +13,7 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
         Transition transition;
         try
         {
-            lock (_lock)
+            lock (Gate)
             {
                 var action = FinAction.Abort;
                 if (end == InputEnd.ClientFin)
@@ -71,6 +71,14 @@ internal sealed partial class HalfCloseConnection : IInputEndListener
 
     /// <inheritdoc/>
     public void OnHeadTaken() => t_headTaken = this;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The transport's close no longer needs hearing (<see cref="OnTransportClosed"/> would return at once): its callback is
+    /// taken off the transport's token now, so the transport's close, which often comes later (one connection per
+    /// request), runs none of this connection's code. <see cref="Complete"/> still waits out a callback already running.
+    /// </remarks>
+    public void OnReaderDone() => _transportRegistration.Unregister();
 
     /// <inheritdoc/>
     public void OnFirstRead()

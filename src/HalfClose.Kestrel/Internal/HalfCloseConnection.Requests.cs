@@ -92,7 +92,7 @@ internal sealed partial class HalfCloseConnection
     public void AdoptPolicy(HalfCloseContext endpoint)
     {
         var policy = endpoint.Source.Current;
-        lock (_lock)
+        lock (Gate)
         {
             _machine.ReplacePolicy(policy);
         }

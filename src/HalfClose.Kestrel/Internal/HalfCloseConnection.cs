@@ -11,7 +11,8 @@ namespace HalfClose.Kestrel.Internal;
 /// One HTTP/1.x connection under the policy. Its input (<see cref="HalfCloseInput"/>) settles once how the client's side
 /// ended; <see cref="ConnectionStateMachine"/> decides what that means; this class carries the decisions out: it stands
 /// between the transport's <c>ConnectionClosed</c> token and the one Kestrel registers on, so only a real close (reset,
-/// server close, a bound hit, or a FIN the policy aborts) reaches Kestrel. One lock guards the state machine and the timer.
+/// server close, a bound hit, or a FIN the policy aborts) reaches Kestrel. One lock (<see cref="Gate"/>) guards the
+/// state machine and the timer.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token sources own no timer or wait handle; a late cancel must not race a dispose.")]
 internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplexPipe, ISendPathOwner
@@ -25,7 +26,6 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     private readonly HalfCloseInput _input;
     private readonly ISendPath? _output;
     private readonly CancellationTokenSource _closed = new();
-    private readonly Lock _lock = new();
     private readonly bool _belowTls;
     private ConnectionTimer _timer;
     private ConnectionStateMachine _machine;
@@ -54,6 +54,9 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
 
     PipeWriter IDuplexPipe.Output => _output?.Writer ?? _transport.Output;
 
+    /// <summary>The lock of the state machine and the timer: the input's monitor, where nothing else locks (no object of its own).</summary>
+    private object Gate => _input;
+
     /// <summary>
     /// The connection under the policy that <paramref name="features"/> (a connection's, or a request's, which fall back to
     /// its connection's) belong to; null without one. Looked up by its key and checked against this sealed class: one
@@ -63,6 +66,9 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
 
     /// <summary>The context (policy source, telemetry) this connection was built with.</summary>
     public HalfCloseContext Context => _shared;
+
+    /// <summary>The connection's callback on the transport's token (tests: whether it is still there).</summary>
+    internal CancellationTokenRegistration TransportRegistration => _transportRegistration;
 
     /// <summary>Takes Kestrel's <c>ConnectionClosed</c> and transport over, and starts listening to the transport's token.</summary>
     public void Start()
@@ -91,7 +97,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
     /// <summary>The connection is over: stop watching, give the transport back, count how the client's FIN ended.</summary>
     public void Complete()
     {
-        lock (_lock)
+        lock (Gate)
         {
             // Only a half-open wait's length is told: a connection that never had one reads no clock as it ends.
             var (from, since) = (_machine.State, _machine.Since);
@@ -191,7 +197,7 @@ internal sealed partial class HalfCloseConnection : IThreadPoolWorkItem, IDuplex
         {
             var now = Now();
             Transition transition;
-            lock (_lock)
+            lock (Gate)
             {
                 var (from, since) = (_machine.State, _machine.Since);
                 transition = Step(from, since, @event(ref _machine, now, argument), now);

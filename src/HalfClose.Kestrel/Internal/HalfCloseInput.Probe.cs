@@ -101,6 +101,7 @@ internal sealed partial class HalfCloseInput
                     Complete();
                     return;
                 case var state when Interlocked.CompareExchange(ref _readerState, Done, state) == state:
+                    endListener?.OnReaderDone();
                     return;
             }
         }

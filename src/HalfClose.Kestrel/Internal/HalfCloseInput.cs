@@ -205,6 +205,11 @@ internal sealed partial class HalfCloseInput(PipeReader inner, IInputEndListener
         {
             inner.Complete(exception);
         }
+
+        if (previous != Done)
+        {
+            endListener?.OnReaderDone();
+        }
     }
 
     public override ValueTask CompleteAsync(Exception? exception = null)

@@ -28,4 +28,12 @@ internal interface IInputEndListener
     void OnHeadTaken()
     {
     }
+
+    /// <summary>
+    /// Nothing reads the input for its end any more: the reader completed, or the close took the input over. Told once,
+    /// on the thread that made it so.
+    /// </summary>
+    void OnReaderDone()
+    {
+    }
 }
