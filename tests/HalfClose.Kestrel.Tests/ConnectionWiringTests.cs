@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.IO.Pipelines;
 using HalfClose.Kestrel.Internal;
 using HalfClose.Kestrel.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
@@ -346,7 +347,7 @@ public sealed class ConnectionWiringTests : IDisposable
     {
         var connection = Start();
 
-        ((System.IO.Pipelines.IDuplexPipe)connection).Input.Complete();
+        ((IDuplexPipe)connection).Input.Complete();
 
         // Taken off as the reader completed: the transport's close, later, runs none of the connection's code.
         Assert.False(connection.TransportRegistration.Unregister());
@@ -357,7 +358,7 @@ public sealed class ConnectionWiringTests : IDisposable
     {
         var connection = Start();
 
-        ((HalfCloseInput)((System.IO.Pipelines.IDuplexPipe)connection).Input).HandOverToClose();
+        ((HalfCloseInput)((IDuplexPipe)connection).Input).HandOverToClose();
 
         Assert.False(connection.TransportRegistration.Unregister());
     }
