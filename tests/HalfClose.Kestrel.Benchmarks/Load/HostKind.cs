@@ -15,6 +15,12 @@ internal enum HostKind
     /// </summary>
     KestrelTwin,
 
+    /// <summary>
+    /// Plain Kestrel with the floor's connection middleware (<see cref="FloorMiddleware"/>), in the twin's place with
+    /// <c>--twin=floor</c>: against plain Kestrel, what the least a FIN-watching connection middleware does costs.
+    /// </summary>
+    KestrelFloor,
+
     /// <summary>YARP on Kestrel in front of the origin, no policy.</summary>
     Yarp,
 

@@ -8,6 +8,7 @@ internal static class HostKinds
         HostKind.Kestrel => "kestrel",
         HostKind.KestrelPolicy => "kestrel+policy",
         HostKind.KestrelTwin => "kestrel'",
+        HostKind.KestrelFloor => "kestrel+floor",
         HostKind.Yarp => "yarp",
         HostKind.YarpPolicy => "yarp+policy",
         HostKind.HaProxy => "haproxy",

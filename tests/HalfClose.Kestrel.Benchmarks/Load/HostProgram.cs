@@ -31,13 +31,13 @@ internal static class HostProgram
         HostKind? kind = args.Length > 0 ? HostKinds.Parse(args[0]) : null;
         var valid = kind switch
         {
-            HostKind.Kestrel or HostKind.KestrelPolicy or HostKind.KestrelTwin => args.Length == 1,
+            HostKind.Kestrel or HostKind.KestrelPolicy or HostKind.KestrelTwin or HostKind.KestrelFloor => args.Length == 1,
             HostKind.Yarp or HostKind.YarpPolicy => args.Length == 2,
             _ => false,
         };
         if (!valid)
         {
-            await Console.Error.WriteLineAsync("usage: host kestrel|kestrel+policy|kestrel' | host yarp|yarp+policy ORIGIN_URL");
+            await Console.Error.WriteLineAsync("usage: host kestrel|kestrel+policy|kestrel'|kestrel+floor | host yarp|yarp+policy ORIGIN_URL");
             return 2;
         }
 
@@ -87,6 +87,11 @@ internal static class HostProgram
         if (HostKinds.HasPolicy(kind))
         {
             builder.WebHost.UseHalfClosePolicy();
+        }
+        else if (kind == HostKind.KestrelFloor)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(
+                endpoint => endpoint.Use(next => connection => FloorMiddleware.OnConnectionAsync(next, connection))));
         }
 
         if (originUrl is not null)

@@ -62,9 +62,16 @@ internal sealed record LoadOptions
     /// <inheritdoc cref="KestrelPairs"/>
     public bool YarpPairs { get; init; } = true;
 
+    /// <summary>
+    /// What is driven beside plain Kestrel and Kestrel with the policy: a second plain Kestrel, the A/A pair
+    /// (<c>--twin=same</c>, the default), or the floor (<c>--twin=floor</c>, <see cref="HostKind.KestrelFloor"/>): the least
+    /// a FIN-watching connection middleware does, to read the policy's ratio against in the same rounds.
+    /// </summary>
+    public HostKind Twin { get; init; } = HostKind.KestrelTwin;
+
     public const string Usage =
         "load [--seconds=0.5] [--rounds=40] [--warmup=2] [--connections=16] [--max-requests=1000000] [--processes=3] " +
-        "[--drive=together|turns] [--gc=server|datas|workstation] [--threads=4|auto] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close] [--pairs=kestrel,yarp]";
+        "[--drive=together|turns] [--gc=server|datas|workstation] [--threads=4|auto] [--haproxy=auto|off|install] [--workloads=keep-alive,conn-per-request,half-close] [--pairs=kestrel,yarp] [--twin=same|floor]";
 
     public static LoadOptions Parse(IEnumerable<string> args)
     {
@@ -94,6 +101,7 @@ internal sealed record LoadOptions
                 "--pairs" => value.Split(',') is var pairs && pairs.All(p => p is "kestrel" or "yarp")
                     ? options with { KestrelPairs = pairs.Contains("kestrel"), YarpPairs = pairs.Contains("yarp") }
                     : throw Bad(arg),
+                "--twin" => options with { Twin = value switch { "same" => HostKind.KestrelTwin, "floor" => HostKind.KestrelFloor, _ => throw Bad(arg) } },
                 _ => throw Bad(arg),
             };
         }

@@ -14,9 +14,9 @@ internal static class LoadRunner
 
     private const int MaxWarmupPasses = 6;
 
-    // In the order they are driven: each pair side by side, plain Kestrel between its twin and the policy.
-    private static readonly HostKind[] Compared =
-        [HostKind.KestrelTwin, HostKind.Kestrel, HostKind.KestrelPolicy, HostKind.Yarp, HostKind.YarpPolicy];
+    // In the order they are driven: each pair side by side, plain Kestrel between its twin (or the floor) and the policy.
+    private static HostKind[] Compared(LoadOptions options) =>
+        [options.Twin, HostKind.Kestrel, HostKind.KestrelPolicy, HostKind.Yarp, HostKind.YarpPolicy];
 
     public static async Task<int> RunAsync(LoadOptions options)
     {
@@ -35,7 +35,7 @@ internal static class LoadRunner
             for (var i = 0; i < options.Processes; i++)
             {
                 var set = new List<HostProcess>();
-                foreach (var kind in Compared.Where(k => HostKinds.IsYarp(k) ? options.YarpPairs : options.KestrelPairs))
+                foreach (var kind in Compared(options).Where(k => HostKinds.IsYarp(k) ? options.YarpPairs : options.KestrelPairs))
                 {
                     set.Add(await HostProcess.StartDotnetAsync(kind, HostKinds.IsYarp(kind) ? origin.Url : null, options));
                 }
@@ -220,14 +220,14 @@ internal static class LoadRunner
         {
             if (workload == Workload.HalfClose)
             {
-                Add((HostKind.KestrelTwin, workload, false), (HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
+                Add((options.Twin, workload, false), (HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
                 Add((HostKind.Yarp, Workload.ConnectionPerRequest, true), (HostKind.YarpPolicy, workload, false));
                 Add((HostKind.Yarp, workload, false));
                 Add((HostKind.HaProxy, workload, false));
             }
             else
             {
-                Add((HostKind.KestrelTwin, workload, false), (HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
+                Add((options.Twin, workload, false), (HostKind.Kestrel, workload, false), (HostKind.KestrelPolicy, workload, false));
                 Add((HostKind.Yarp, workload, false), (HostKind.YarpPolicy, workload, false));
             }
         }

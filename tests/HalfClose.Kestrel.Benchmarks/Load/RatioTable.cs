@@ -11,7 +11,9 @@ internal static class RatioTable
     private static readonly (HostKind A, HostKind B, string Note)[] Pairs =
     [
         (HostKind.KestrelTwin, HostKind.Kestrel, " (A/A)"),
+        (HostKind.KestrelFloor, HostKind.Kestrel, " (floor)"),
         (HostKind.KestrelPolicy, HostKind.Kestrel, ""),
+        (HostKind.KestrelPolicy, HostKind.KestrelFloor, ""),
         (HostKind.YarpPolicy, HostKind.Yarp, ""),
         (HostKind.YarpPolicy, HostKind.HaProxy, ""),
     ];
@@ -34,6 +36,14 @@ internal static class RatioTable
         Console.WriteLine("  [sets]: the same interval over the process sets (each set's mean log ratio, sets-1 df), which also holds when");
         Console.WriteLine("  one process differs from another of its build for its whole life; n/a with one set. pooled: the ratio of the");
         Console.WriteLine("  values over all rounds together. n: rounds.");
+        if (measurements.Any(m => m.Host == HostKind.KestrelFloor))
+        {
+            Console.WriteLine("kestrel+floor (--twin=floor, in the A/A twin's place): plain Kestrel with the least a FIN-watching connection");
+            Console.WriteLine("  middleware does (a token source between the transport's close and Kestrel, a feature, a pass-through input and");
+            Console.WriteLine("  output, a completion callback), none of the policy's own work. kestrel+policy / kestrel+floor: what the policy");
+            Console.WriteLine("  costs over that, paired by round as the others.");
+        }
+
         Console.WriteLine(Header);
         foreach (var (workload, name, a, b) in pairs)
         {
@@ -48,10 +58,10 @@ internal static class RatioTable
         Console.WriteLine("Latency, memory and the hosts' own counts, A / B over all rounds (above 1 is more); B/req, items/req: bytes");
         Console.WriteLine("  allocated and thread-pool work items per request, exact counts; waits/req: voluntary context switches per request;");
         Console.WriteLine("  GC/kreq, exc/kreq: garbage collections and exceptions thrown per 1 000 requests (their difference in parentheses).");
-        Console.WriteLine($"{"workload",-16} {"pair",-28} {"p50",7} {"p99",7} {"peak",7} {"B/req",-16} {"items/req",-16} {"waits/req",-16} {"GC/kreq",-16} {"exc/kreq",-16}");
+        Console.WriteLine($"{"workload",-16} {"pair",-32} {"p50",7} {"p99",7} {"peak",7} {"B/req",-16} {"items/req",-16} {"waits/req",-16} {"GC/kreq",-16} {"exc/kreq",-16}");
         foreach (var (workload, name, a, b) in pairs)
         {
-            Console.WriteLine($"{Workloads.Name(workload),-16} {name,-28} {Ratio(a.Latency(0.50), b.Latency(0.50)),7} " +
+            Console.WriteLine($"{Workloads.Name(workload),-16} {name,-32} {Ratio(a.Latency(0.50), b.Latency(0.50)),7} " +
                 $"{Ratio(a.Latency(0.99), b.Latency(0.99)),7} {Ratio(a.PeakBytes, b.PeakBytes),7} " +
                 $"{CountRatio(a.AllocatedPerRequest, b.AllocatedPerRequest, 0),-16} {CountRatio(a.WorkItemsPerRequest, b.WorkItemsPerRequest, 2),-16} " +
                 $"{CountRatio(a.WaitsPerRequest, b.WaitsPerRequest, 2),-16} " +
@@ -91,17 +101,17 @@ internal static class RatioTable
     {
         if (r is null)
         {
-            Console.WriteLine($"{workload,-16} {pair,-28} {metric,-7} {"n/a",7}");
+            Console.WriteLine($"{workload,-16} {pair,-32} {metric,-7} {"n/a",7}");
             return;
         }
 
         var pooled = r.Pooled is { } p ? F(p) : "n/a";
-        Console.WriteLine($"{workload,-16} {pair,-28} {metric,-7} {F(r.Median),7} {F(r.GeometricMean),7} {Interval(r.Low, r.High),-16} {Spread(r.Spread),6} " +
+        Console.WriteLine($"{workload,-16} {pair,-32} {metric,-7} {F(r.Median),7} {F(r.GeometricMean),7} {Interval(r.Low, r.High),-16} {Spread(r.Spread),6} " +
             $"{Interval(r.SetLow, r.SetHigh),-16} {Spread(r.SetSpread),6} {pooled,7} {r.Count,3}");
     }
 
     private static string Header =>
-        $"{"workload",-16} {"pair",-28} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"[sets]",-16} {"±",6} {"pooled",7} {"n",3}";
+        $"{"workload",-16} {"pair",-32} {"metric",-7} {"median",7} {"gmean",7} {"[95% CI]",-16} {"±",6} {"[sets]",-16} {"±",6} {"pooled",7} {"n",3}";
 
     private static string Interval(double? low, double? high) => low is { } l && high is { } h ? $"[{F(l)}, {F(h)}]" : "n/a";
 
